@@ -1,0 +1,100 @@
+"""hyphal: a high-performance async toolkit.
+
+Core primitives are imported eagerly (they are small); the larger capabilities (actors,
+kernel, http, js) load on first use, so ``import hyphal`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hyphal._core.cancel import (
+    CancelScope,
+    fail_after,
+    fail_at,
+    move_on_after,
+    move_on_at,
+)
+from hyphal._core.channel import (
+    Channel,
+    ChannelClone,
+    ChannelStatistics,
+    Overflow,
+    send_was_delivered,
+)
+from hyphal._core.config import RuntimeConfig
+from hyphal._core.errors import (
+    BrokenResourceError,
+    BusyResourceError,
+    ClosedResourceError,
+    EndOfChannel,
+    HyphalError,
+    WouldBlock,
+)
+from hyphal._core.pool import ObjectPool, PoolStatistics
+from hyphal._core.runner import current_config, run, to_thread
+from hyphal._core.stats import RuntimeStatistics, statistics
+from hyphal._core.select import select
+from hyphal._core.tasks import TaskGroup, TaskHandle
+from hyphal._core.threadchannel import ThreadChannel, ThreadChannelStatistics
+from hyphal._core.timing import checkpoint, current_time, sleep, sleep_until
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BrokenResourceError",
+    "BusyResourceError",
+    "CancelScope",
+    "Channel",
+    "ChannelClone",
+    "ChannelStatistics",
+    "ClosedResourceError",
+    "EndOfChannel",
+    "HyphalError",
+    "ObjectPool",
+    "Overflow",
+    "PoolStatistics",
+    "RuntimeConfig",
+    "RuntimeStatistics",
+    "TaskGroup",
+    "TaskHandle",
+    "ThreadChannel",
+    "ThreadChannelStatistics",
+    "WouldBlock",
+    "__version__",
+    "checkpoint",
+    "current_config",
+    "current_time",
+    "fail_after",
+    "fail_at",
+    "move_on_after",
+    "move_on_at",
+    "run",
+    "select",
+    "send_was_delivered",
+    "sleep",
+    "sleep_until",
+    "statistics",
+    "to_thread",
+]
+
+# Capabilities above the core load lazily: name -> module that defines it.
+_LAZY: dict[str, str] = {}
+
+if TYPE_CHECKING:
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hyphal' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(_LAZY))

@@ -1,0 +1,404 @@
+"""Structured concurrency: :class:`TaskGroup` and the handles its ``spawn`` returns.
+
+Theory of operation
+-------------------
+``spawn(fn, *args)`` starts the child *eagerly*: it runs the coroutine's first step right away,
+in a copy of the caller's context, with the new handle installed as the loop's current task (so
+``asyncio.current_task()``, cancel scopes and timeouts inside the child bind to the child). A
+child that finishes without ever suspending -- the common case for small work -- costs no
+``asyncio.Task`` and no loop iteration: its handle is complete when ``spawn`` returns.
+
+A child that does suspend is handed to a real ``asyncio.Task``. The task drives a tiny generator
+(``_resume``) that first re-yields the future the child was waiting on, then delegates with
+``yield from``. The generator is primed before the task sees it, so a cancellation that arrives
+before the task's first step is forwarded into the child instead of being lost.
+
+Failure semantics follow ``asyncio.TaskGroup``: the first child error cancels the siblings and
+the body; when every child has finished, ``__aexit__`` raises an ``ExceptionGroup`` holding all
+errors. ``cancel()`` cancels the body and every child and the group exits quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from contextvars import copy_context
+from typing import Any, Generic, TypeVar, cast
+
+from hyphal._core.stats import counters
+
+if sys.version_info < (3, 12):  # pragma: no cover - the private names moved to asyncio.tasks
+    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
+else:  # pragma: no cover
+    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
+
+__all__ = ["TaskGroup", "TaskHandle"]
+
+T = TypeVar("T")
+_current_task = asyncio.current_task
+_CancelledError = asyncio.CancelledError
+
+_PENDING, _FINISHED, _FAILED, _CANCELLED = range(4)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Continue a coroutine whose first step already ran eagerly and yielded ``pending``."""
+    try:
+        yield  # priming point: the handle advances us here before the Task takes over
+    except BaseException as exc:  # cancelled before the task's first step
+        if isinstance(pending, asyncio.Future):
+            pending.cancel()
+        try:
+            pending = coro.throw(exc)
+        except StopIteration as stop:
+            return stop.value
+    while True:
+        try:
+            yield pending
+        except BaseException as exc:
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        break
+    return (yield from coro)
+
+
+class TaskHandle(Generic[T]):
+    """A child spawned into a :class:`TaskGroup`. ``await handle`` gives its result.
+
+    Awaiting a handle does not tie the awaiter to the child: cancelling the awaiter leaves the
+    child running (it belongs to its group). Raises the child's exception, or
+    ``CancelledError`` if it was cancelled.
+    """
+
+    __slots__ = ("__weakref__", "_cancels", "_exc", "_group", "_must_cancel", "_result",
+                 "_state", "_task", "_waiters", "name")
+
+    def __init__(self, group: TaskGroup | None, name: str | None) -> None:
+        self._group = group
+        self._state = _PENDING
+        self._result: Any = None
+        self._exc: BaseException | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._waiters: list[asyncio.Future[None]] | None = None
+        self._cancels = 0
+        self._must_cancel = False
+        self.name = name
+
+    def __repr__(self) -> str:
+        state = ("pending", "finished", "failed", "cancelled")[self._state]
+        return f"<TaskHandle {self.name or hex(id(self))} {state}>"
+
+    # -- asyncio.Task-compatible surface (cancel scopes and asyncio.timeout use it) -------------
+
+    def get_name(self) -> str:
+        return self.name or repr(self)
+
+    def done(self) -> bool:
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def cancel(self, msg: object | None = None) -> bool:
+        """Request cancellation; returns False if the child has already finished."""
+        if self._state != _PENDING:
+            return False
+        if self._task is not None:
+            return self._task.cancel(msg)
+        self._cancels += 1
+        self._must_cancel = True
+        return True
+
+    def cancelling(self) -> int:
+        return self._task.cancelling() if self._task is not None else self._cancels
+
+    def uncancel(self) -> int:
+        if self._task is not None:
+            return self._task.uncancel()
+        if self._cancels > 0:
+            self._cancels -= 1
+        return self._cancels
+
+    def result(self) -> T:
+        """The child's return value; raises its exception, ``CancelledError``, or
+        ``asyncio.InvalidStateError`` if it is still running."""
+        if self._state == _FINISHED:
+            return cast(T, self._result)
+        if self._state == _PENDING:
+            raise asyncio.InvalidStateError(f"{self!r} has not finished; await it instead")
+        assert self._exc is not None
+        raise self._exc
+
+    def exception(self) -> BaseException | None:
+        if self._state == _PENDING:
+            raise asyncio.InvalidStateError(f"{self!r} has not finished; await it instead")
+        if self._state == _CANCELLED:
+            assert self._exc is not None
+            raise self._exc
+        return self._exc
+
+    def __await__(self) -> Generator[Any, None, T]:
+        if self._state == _PENDING:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(fut)
+            try:
+                yield from fut.__await__()
+            finally:
+                if not fut.done():
+                    self._waiters.remove(fut)
+        return self.result()
+
+    # -- completion -------------------------------------------------------------------------
+
+    def _complete(self, state: int, result: Any, exc: BaseException | None) -> None:
+        self._state = state
+        self._result = result
+        self._exc = exc
+        if state == _FINISHED:
+            counters.tasks_finished += 1
+        elif state == _FAILED:
+            counters.tasks_failed += 1
+        else:
+            counters.tasks_cancelled += 1
+        waiters = self._waiters
+        if waiters:
+            self._waiters = None
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        group = self._group
+        if group is not None:
+            group._child_done(self, exc if state == _FAILED else None)
+
+    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            try:
+                task.result()
+            except _CancelledError as exc:
+                self._complete(_CANCELLED, None, exc)
+            return
+        exc = task.exception()
+        if exc is None:
+            self._complete(_FINISHED, task.result(), None)
+        else:
+            self._complete(_FAILED, None, exc)
+
+
+class TaskGroup:
+    """A scope that owns the tasks spawned into it and waits for all of them.
+
+    ::
+
+        async with hyphal.TaskGroup() as tg:
+            a = tg.spawn(fetch, "a")
+            b = tg.spawn(fetch, "b")
+        print(a.result(), b.result())
+
+    - A child raising an exception cancels its siblings and the body; the group then raises an
+      ``ExceptionGroup`` with every error (match it with ``except*``).
+    - ``tg.cancel()`` cancels the body and every child; the group exits without error.
+    - Cancelling the task that runs the group cancels the children too, and the
+      ``CancelledError`` propagates once they are done.
+    - Children start eagerly: ``spawn`` runs the child until its first suspension before it
+      returns (see the module docs), so a child that needs no I/O is finished on return.
+    """
+
+    __slots__ = ("_aborting", "_base_error", "_cancel_called", "_entry_cancelling", "_errors",
+                 "_exiting", "_host", "_host_cancel_delivered", "_host_cancel_requested",
+                 "_live", "_loop", "_name", "_on_completed", "_state")
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self._name = name
+        self._state = 0  # 0 new, 1 entered, 2 exited
+        self._live: set[TaskHandle[Any]] = set()
+        self._errors: list[BaseException] = []
+        self._base_error: BaseException | None = None
+        self._aborting = False
+        self._exiting = False
+        self._cancel_called = False
+        self._host_cancel_requested = False
+        self._host_cancel_delivered = False
+        self._on_completed: asyncio.Future[None] | None = None
+        self._entry_cancelling = 0
+
+    def __repr__(self) -> str:
+        return f"<TaskGroup {self._name or hex(id(self))} live={len(self._live)}>"
+
+    async def __aenter__(self) -> TaskGroup:
+        if self._state != 0:
+            raise RuntimeError("a TaskGroup can be entered only once; create a new one")
+        self._loop = asyncio.get_running_loop()
+        host = _current_task()
+        if host is None:
+            raise RuntimeError("TaskGroup must be used inside a task")
+        self._host: Any = host
+        self._entry_cancelling = host.cancelling()
+        self._state = 1
+        return self
+
+    # -- spawning ---------------------------------------------------------------------------
+
+    def spawn(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        name: str | None = None,
+    ) -> TaskHandle[T]:
+        """Start ``fn(*args)`` as a child of this group and return its handle.
+
+        Raises ``RuntimeError`` if the group is not active (not entered, or already finished)
+        and ``TypeError`` if ``fn`` is not an async function (passing ``fn()`` instead of
+        ``fn`` is the usual slip).
+        """
+        if self._state != 1:
+            raise RuntimeError(
+                "this TaskGroup is not active: spawn inside 'async with TaskGroup() as tg:'"
+            )
+        try:
+            coro = fn(*args)
+        except TypeError:
+            if asyncio.iscoroutine(fn):
+                fn.close()
+                raise TypeError(
+                    "spawn() takes an async function and its arguments, spawn(fn, *args); "
+                    "it was given a coroutine object, spawn(fn(*args))"
+                ) from None
+            raise
+        counters.tasks_spawned += 1
+        handle: TaskHandle[T] = TaskHandle(self, name)
+        if self._aborting:  # the group is being torn down: the child never starts
+            if hasattr(coro, "close"):
+                coro.close()
+            handle._complete(_CANCELLED, None, _CancelledError())
+            return handle
+        if type(coro) is not types.CoroutineType:
+            if not asyncio.iscoroutine(coro):
+                raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
+        loop = self._loop
+        ctx = copy_context()
+        parent = _current_task(loop)
+        if parent is not None:
+            _leave_task(loop, parent)
+        _enter_task(loop, handle)
+        try:
+            pending = ctx.run(coro.send, None)  # type: ignore[attr-defined]
+        except StopIteration as stop:
+            handle._complete(_FINISHED, stop.value, None)
+            return handle
+        except _CancelledError as exc:
+            handle._complete(_CANCELLED, None, exc)
+            return handle
+        except (Exception, KeyboardInterrupt, SystemExit) as exc:
+            handle._complete(_FAILED, None, exc)
+            return handle
+        finally:
+            _leave_task(loop, handle)
+            if parent is not None:
+                _enter_task(loop, parent)
+        driver = _resume(coro, pending)  # type: ignore[arg-type]
+        driver.send(None)  # prime: a cancellation before the first step is forwarded
+        task = loop.create_task(driver, name=name, context=ctx)  # type: ignore[arg-type]
+        handle._task = task
+        if handle._must_cancel:
+            for _ in range(max(handle._cancels, 1)):
+                task.cancel()
+            if handle._cancels == 0:
+                task.uncancel()
+        self._live.add(handle)
+        task.add_done_callback(handle._on_task_done)
+        return handle
+
+    # -- cancellation and failure -----------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Cancel the body and every child; the group exits quietly once they are done."""
+        self._cancel_called = True
+        self._abort()
+        if self._state == 1 and not self._exiting:
+            self._cancel_host()
+
+    @property
+    def cancel_called(self) -> bool:
+        return self._cancel_called
+
+    def _cancel_host(self) -> None:
+        if not self._host_cancel_requested:
+            self._host_cancel_requested = True
+            self._host.cancel()
+
+    def _abort(self) -> None:
+        self._aborting = True
+        for child in list(self._live):
+            child.cancel()
+
+    def _child_done(self, child: TaskHandle[Any], exc: BaseException | None) -> None:
+        self._live.discard(child)
+        if exc is not None:
+            self._errors.append(exc)
+            if not isinstance(exc, Exception) and self._base_error is None:
+                self._base_error = exc
+            if not self._aborting:
+                self._abort()
+                if self._state == 1 and not self._exiting:
+                    self._cancel_host()
+        if not self._live and self._on_completed is not None and not self._on_completed.done():
+            self._on_completed.set_result(None)
+
+    async def __aexit__(
+        self,
+        et: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> bool:
+        self._exiting = True
+        propagate_cancel: BaseException | None = exc if et is _CancelledError else None
+        if et is _CancelledError:
+            self._host_cancel_delivered = True
+        if exc is not None and not isinstance(exc, Exception | _CancelledError):
+            self._base_error = self._base_error or exc
+        if et is not None and not self._aborting:
+            self._abort()
+        while self._live:
+            self._on_completed = self._loop.create_future()
+            try:
+                await self._on_completed
+            except _CancelledError as cancel:
+                self._host_cancel_delivered = True
+                if propagate_cancel is None:
+                    propagate_cancel = cancel
+                if not self._aborting:
+                    self._abort()
+            finally:
+                self._on_completed = None
+        if self._host_cancel_requested:
+            if not self._host_cancel_delivered:
+                # the cancel was requested while the body ran without suspending: absorb it
+                # here so it cannot strike later, outside this group
+                try:
+                    await asyncio.sleep(0)
+                except _CancelledError:
+                    pass
+            if self._host.uncancel() <= self._entry_cancelling:
+                propagate_cancel = None
+        self._state = 2
+        if self._base_error is not None:
+            raise self._base_error
+        if et is not None and et is not _CancelledError:
+            assert exc is not None
+            self._errors.insert(0, exc)
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise ExceptionGroup(
+                "unhandled errors in a TaskGroup", cast(list[Exception], errors)
+            ) from None
+        if propagate_cancel is not None:
+            raise propagate_cancel
+        return et is _CancelledError  # our own cancellation: swallow it

@@ -1,0 +1,44 @@
+"""The ``hyphal`` command line.
+
+Each subcommand lives with its capability and is imported only when it runs, so
+``hyphal run script.js`` does not pay for the HTTP server's imports (cold start matters).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("hyphal.bench._cli", "bench"),
+}
+"""Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["--help"]})
+@click.version_option(package_name="hyphal")
+def cli() -> None:
+    """hyphal: a high-performance async toolkit (core, actors, kernel, http, js, bench)."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="hyphal")

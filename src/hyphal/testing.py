@@ -1,0 +1,80 @@
+"""Testing helpers for hyphal users, also loaded as a pytest plugin (entry point ``hyphal``).
+
+Async test functions run under :func:`hyphal.run`, once per event loop (``asyncio`` and
+``uvloop``). Mark a test ``@pytest.mark.hyphal`` -- or set ``hyphal_mode = "auto"`` in the pytest
+ini to run every ``async def`` test that way. ``@pytest.mark.hyphal(loops=["asyncio"])``
+narrows the loops for one test. The fixture ``hyphal_loop`` says which loop a test runs on.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hyphal._core.runner import run
+
+__all__ = ["LOOPS", "available_loops", "free_port"]
+
+LOOPS = ("asyncio", "uvloop")
+
+
+def available_loops() -> list[str]:
+    """The loops this machine can run: asyncio always, uvloop when importable."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return ["asyncio"]
+    return list(LOOPS)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that was free a moment ago (for test servers)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("hyphal_mode", "auto: run every async test under hyphal.run; strict: only "
+                  "tests marked @pytest.mark.hyphal", default="strict")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "hyphal(loops=None): run this async test under hyphal.run on each loop")
+
+
+def _wanted(metafunc_or_item: Any, function: Callable[..., Any], config: pytest.Config) -> bool:
+    if not inspect.iscoroutinefunction(function):
+        return False
+    if config.getini("hyphal_mode") == "auto":
+        return True
+    return metafunc_or_item.definition.get_closest_marker("hyphal") is not None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not _wanted(metafunc, metafunc.function, metafunc.config):
+        return
+    marker = metafunc.definition.get_closest_marker("hyphal")
+    loops = (marker.kwargs.get("loops") if marker else None) or available_loops()
+    if "hyphal_loop" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("hyphal_loop")
+    metafunc.parametrize("hyphal_loop", loops, scope="function")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    fn = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(fn) or "hyphal_loop" not in pyfuncitem.funcargs:
+        return None
+    loop = pyfuncitem.funcargs["hyphal_loop"]
+    argnames = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
+    run(functools.partial(fn, **kwargs), loop=loop)
+    return True
