@@ -1,0 +1,685 @@
+"""``hyphal.Kernel``: routes messages sent to paths to the handlers registered for them.
+
+Theory of operation
+-------------------
+Routes live in a :class:`~hyphal.kernel.routing.RouteTable` (static paths in one dict, the rest
+in a segment trie); subscriptions for ``publish`` in a second table that returns every match.
+Each route belongs to a :class:`~hyphal.kernel.subsystem.Subsystem` (the path's
+``subsystem://`` part), which owns an inbox and worker tasks while the kernel runs.
+
+Delivery never creates a task on its own:
+
+- a *sync* handler without middleware is called inline by every operation;
+- ``await send``/``publish`` queue an *async* handler's message to its subsystem's inbox (the
+  await only waits for room when the inbox is full) and the subsystem's worker awaits it;
+- ``request``, ``send_batch`` and ``send_sequence`` await async handlers inline, in the
+  caller's task (``send_batch`` spawns eager children, which cost a task only if they suspend).
+
+While a handler runs, the message it handles is the *current message* (a context variable):
+messages created inside it inherit its ``trace_id``. A path with no local route goes to the
+transport when it can reach other kernels, else it becomes a dead letter: counted, kept in a
+short history, and delivered to the route registered at :data:`DEAD_LETTER_PATH` if any.
+
+The fast path of ``send`` (a static path, a sync handler) is a dict lookup, a message, a
+context-variable set/reset, the call and two counter updates -- no coroutine, no suspension.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from time import perf_counter_ns
+from types import TracebackType
+from typing import Any, TypeVar
+
+from hyphal._core.cancel import move_on_after
+from hyphal._core.channel import _DONE
+from hyphal._core.tasks import TaskGroup
+from hyphal.kernel.abc import Transport
+from hyphal.kernel.errors import NoRoute
+from hyphal.kernel.message import Message, _current
+from hyphal.kernel.middleware import Middleware
+from hyphal.kernel.paths import split_path
+from hyphal.kernel.routing import RouteTable
+from hyphal.kernel.stats import KernelStatistics
+from hyphal.kernel.subsystem import Route, Subsystem
+
+__all__ = ["DEAD_LETTER_PATH", "DeadLetter", "Kernel"]
+
+logger = logging.getLogger("hyphal.kernel")
+F = TypeVar("F", bound=Callable[..., Any])
+DEAD_LETTER_PATH = "kernel://dead-letter"
+"""Register a route here to receive dead letters: its message's body is a :class:`DeadLetter`."""
+REPLY_INLINE = "kernel://reply/inline"
+"""``reply_to`` of a request answered in-process (the reply is the handler's return value)."""
+_DEFAULT: Any = object()
+_set = _current.set
+_reset = _current.reset
+_now = perf_counter_ns
+_TRANSPORTS = {"local": "hyphal.kernel.local:LocalTransport",
+               "nats": "hyphal.kernel.nats:NatsTransport"}
+MessageLike = Message | tuple[str, Any] | str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message no route took, and why."""
+
+    message: Message
+    reason: str
+
+
+def _make_transport(spec: str | Transport) -> Transport:
+    if isinstance(spec, Transport):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"transport must be 'local', a 'nats://...' URL or a Transport, not {spec!r}")
+    scheme = spec.partition("://")[0] if "://" in spec else spec
+    target = _TRANSPORTS.get(scheme)
+    if target is None:
+        raise ValueError(
+            f"unknown transport {spec!r}: use 'local', 'nats://host:port' or a Transport object")
+    module, _, name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise ValueError(
+            f"transport {spec!r} needs {module}, which this hyphal version does not have") from exc
+    transport: Transport = cls() if scheme == "local" else cls(spec)
+    return transport
+
+
+class Kernel:
+    """An in-process message kernel (see the module docs).
+
+    ::
+
+        kernel = hyphal.Kernel()
+
+        @kernel.route("users://profile/{id:int}")
+        async def profile(msg):
+            return {"id": msg.params["id"]}
+
+        async with kernel:
+            print(await kernel.request("users://profile/7"))
+
+    ``transport``: ``"local"`` (the default: this process only), or a
+    :class:`~hyphal.kernel.abc.Transport` (e.g. ``LocalTransport(hub)`` to join other kernels
+    in this process). ``request_timeout`` is the default ``timeout`` of :meth:`request`;
+    ``dead_letter_history`` how many dead letters :meth:`dead_letters` keeps.
+    """
+
+    def __init__(self, transport: str | Transport = "local", *,
+                 request_timeout: float | None = 30.0, dead_letter_history: int = 100) -> None:
+        self._transport = _make_transport(transport)
+        self.request_timeout = request_timeout
+        self._routes: RouteTable[Route] = RouteTable(unique=True)
+        self._subs: RouteTable[Route] = RouteTable(unique=False)
+        self._fast: dict[str, tuple[Route, Any]] = {}  # the static table once running
+        self._subsystems: dict[str, Subsystem] = {}
+        self._middleware: list[Middleware] = []
+        self._running = False
+        self._tg: TaskGroup | None = None
+        self._sent = 0
+        self._requests = 0
+        self._published = 0
+        self._dead_count = 0
+        self._remote_sent = 0
+        self._dead: deque[DeadLetter] = deque(maxlen=dead_letter_history)
+
+    def __repr__(self) -> str:
+        state = "running" if self._running else "stopped"
+        return (f"<Kernel {self._transport.name} routes={len(self._routes)} "
+                f"subsystems={len(self._subsystems)} {state}>")
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    # -- registration ------------------------------------------------------------------------
+
+    def subsystem(self, name: str, **options: Any) -> Subsystem:
+        """This kernel's subsystem ``name``, created (and mounted) on first use.
+
+        ``options`` (``inbox``, ``when_full``, ``concurrency``; see :class:`Subsystem`) apply
+        when it is created; passing them for an existing one raises ``ValueError``."""
+        sub = self._subsystems.get(name)
+        if sub is None:
+            sub = Subsystem(name, **options)
+            self._attach(sub)
+            if self._running:
+                assert self._tg is not None
+                self._tg.spawn(sub._start, self._tg.spawn)
+        elif options:
+            raise ValueError(f"subsystem {name!r} exists already; its options are fixed")
+        return sub
+
+    def route(self, pattern: str, handler: F | None = None) -> Any:
+        """Register ``handler`` for ``pattern``: ``@kernel.route("users://profile/{id}")``.
+
+        Patterns: literal segments, ``{name}``/``{name:int}``/``{name:float}``, ``*`` (one
+        segment) and a trailing ``**`` (the rest). Priority: static > param > ``*`` > ``**``.
+        Raises ``ValueError`` for a malformed pattern and
+        :class:`~hyphal.kernel.routing.AmbiguousRoute` (a ``ValueError``) when a registered
+        route would match exactly the same paths."""
+        return self.subsystem(split_path(pattern)[0]).route(pattern, handler)
+
+    def subscribe(self, pattern: str, handler: F | None = None) -> Any:
+        """Register ``handler`` to receive every :meth:`publish` to a path matching
+        ``pattern`` (any number of subscribers)."""
+        return self.subsystem(split_path(pattern)[0]).subscribe(pattern, handler)
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Add middleware around every handler (outermost first; see
+        :mod:`hyphal.kernel.middleware`). Usable as a decorator."""
+        self._middleware.append(middleware)
+        self._recompile()
+        return middleware
+
+    def _recompile(self) -> None:
+        chain = tuple(self._middleware)
+        for sub in self._subsystems.values():
+            for route in sub.routes:
+                route.compile(chain)
+
+    def _add_route(self, route: Route) -> None:
+        table = self._routes if route.kind == "route" else self._subs
+        table.add(route.pattern, route)
+        route.compile(tuple(self._middleware))
+        if self._running and self._transport.remote:
+            assert self._tg is not None
+            op = self._transport.serve if route.kind == "route" else self._transport.subscribe
+            self._tg.spawn(op, route.pattern.text)
+
+    def _attach(self, sub: Subsystem) -> None:
+        if sub._kernel is not None:
+            raise ValueError(f"subsystem {sub.name!r} is mounted on another kernel already")
+        if sub.name in self._subsystems:
+            raise ValueError(f"a subsystem named {sub.name!r} is mounted already")
+        added: list[Route] = []
+        try:
+            for route in sub.routes:
+                self._add_route(route)
+                added.append(route)
+        except BaseException:
+            for route in added:
+                self._remove_route(route)
+            raise
+        sub._kernel = self
+        self._subsystems[sub.name] = sub
+
+    def _remove_route(self, route: Route) -> None:
+        table = self._routes if route.kind == "route" else self._subs
+        table.remove(route.pattern, route)
+
+    async def mount(self, sub: Subsystem) -> Subsystem:
+        """Add ``sub`` and its routes; on a running kernel it starts at once (``on_start``
+        runs before this returns). Raises ``ValueError`` if the name is taken and
+        ``AmbiguousRoute`` if one of its routes clashes (then nothing is added)."""
+        self._attach(sub)
+        if self._running:
+            await self._start(sub)
+        return sub
+
+    async def unmount(self, name: str | Subsystem) -> None:
+        """Stop a subsystem (its queued messages are handled first, then ``on_stop`` runs)
+        and remove its routes. Raises ``KeyError`` for an unknown name."""
+        sub = self._subsystems[name if isinstance(name, str) else name.name]
+        for route in sub.routes:
+            self._remove_route(route)
+        del self._subsystems[sub.name]
+        await self._stop(sub)
+        sub._kernel = None
+        for route in sub.routes:
+            route.compile(())
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Kernel:
+        if self._running or self._tg is not None:
+            raise RuntimeError("this kernel is running already")
+        await self._transport.connect(self)
+        tg = TaskGroup(name="hyphal.kernel")
+        await tg.__aenter__()
+        self._tg = tg
+        self._running = True
+        self._fast = self._routes._static
+        try:
+            for sub in list(self._subsystems.values()):
+                await self._start(sub)
+        except BaseException as exc:
+            await self.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        tg = self._tg
+        assert tg is not None
+        try:
+            if et is None:
+                for sub in reversed(list(self._subsystems.values())):
+                    await self._stop(sub)
+        finally:
+            self._running = False
+            self._fast = {}
+            try:
+                if et is not None:
+                    tg.cancel()
+                await tg.__aexit__(None, None, None)
+            finally:
+                self._tg = None
+                for sub in self._subsystems.values():
+                    sub._inbox = None
+                await self._transport.close()
+
+    async def _start(self, sub: Subsystem) -> None:
+        assert self._tg is not None
+        await sub._start(self._tg.spawn)
+        if self._transport.remote:
+            for route in sub.routes:
+                if route.kind == "route":
+                    await self._transport.serve(route.pattern.text)
+                else:
+                    await self._transport.subscribe(route.pattern.text)
+
+    async def _stop(self, sub: Subsystem) -> None:
+        if self._transport.remote and self._running:
+            for route in sub.routes:
+                if route.kind == "route":
+                    await self._transport.unserve(route.pattern.text)
+                else:
+                    await self._transport.unsubscribe(route.pattern.text)
+        await sub._stop()
+
+    def _not_running(self) -> RuntimeError:
+        return RuntimeError("the kernel is not running: use it inside 'async with kernel:'")
+
+    async def drain(self) -> None:
+        """Wait until every message queued to any subsystem has been handled."""
+        for sub in list(self._subsystems.values()):
+            await sub.drain()
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def lookup(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """``(pattern, params)`` of the route ``path`` would reach, or ``None``. Raises
+        ``ValueError`` for a malformed path."""
+        hit = self._routes.match(path)
+        return None if hit is None else (hit[0].pattern.text, dict(hit[1]))
+
+    def _message(self, item: MessageLike, body: Any = None, meta: dict[str, Any] | None = None
+                 ) -> Message:
+        if isinstance(item, Message):
+            return item
+        if isinstance(item, tuple):
+            return Message(*item)
+        return Message(item, body, meta)
+
+    def _resolve(self, msg: Message) -> Route | None:
+        if not self._running:
+            raise self._not_running()
+        hit = self._routes.match(msg.path)
+        if hit is None:
+            return None
+        route, params = hit
+        if params:
+            msg.params = params
+        return route
+
+    def _dead_letter(self, msg: Message, reason: str) -> None:
+        self._dead_count += 1
+        letter = DeadLetter(msg, reason)
+        self._dead.append(letter)
+        if msg.path == DEAD_LETTER_PATH:
+            return
+        hit = self._routes._static.get(DEAD_LETTER_PATH)
+        if hit is not None:
+            route = hit[0]
+            note = Message(DEAD_LETTER_PATH, letter)
+            if route.inline:
+                self._call_inline(route, note)
+            else:
+                try:
+                    route.subsystem._enqueue_nowait(note, route)
+                except Exception:
+                    logger.warning("dropped a dead letter for %r: the dead-letter inbox is full",
+                                   msg.path)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The most recent dead letters, oldest first."""
+        return list(self._dead)
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def send(self, path: str | Message, body: Any = None, *,
+             meta: dict[str, Any] | None = None) -> Awaitable[None]:
+        """Deliver one message to the handler of its path, fire-and-forget.
+
+        ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
+        :class:`Message`. A sync handler runs before this returns; an async one is queued to
+        its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
+        is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
+        raised. No route: a dead letter (or the transport's, when it reaches other kernels).
+        Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        hit = self._fast.get(path)  # type: ignore[arg-type]
+        if hit is None:
+            return self._send_slow(path, body, meta, True)
+        route = hit[0]
+        msg = Message(path, body, meta)  # type: ignore[arg-type]
+        self._sent += 1
+        if route.inline:
+            token = _set(msg)
+            t0 = _now()
+            try:
+                route.handler(msg)
+            except Exception as exc:
+                route.failed(msg, exc)
+            finally:
+                _reset(token)
+            route.calls += 1
+            route.hist[(_now() - t0).bit_length()] += 1
+            return _DONE
+        return route.subsystem._enqueue(msg, route)
+
+    def send_nowait(self, path: str | Message, body: Any = None, *,
+                    meta: dict[str, Any] | None = None) -> None:
+        """Like :meth:`send` but never waits: raises :class:`hyphal.WouldBlock` when the
+        subsystem's inbox is full. Paths with no local route become dead letters."""
+        msg = self._message(path, body, meta)
+        route = self._resolve(msg)
+        self._sent += 1
+        if route is None:
+            self._dead_letter(msg, "no route")
+        elif route.inline:
+            self._call_inline(route, msg)
+        else:
+            route.subsystem._enqueue_nowait(msg, route)
+
+    def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None,
+                   wait: bool) -> Awaitable[None]:
+        msg = self._message(path, body, meta)
+        route = self._resolve(msg)
+        self._sent += 1
+        if route is None:
+            if self._transport.remote:
+                return self._send_remote(msg)
+            self._dead_letter(msg, "no route")
+            return _DONE
+        if route.inline:
+            self._call_inline(route, msg)
+            return _DONE
+        return route.subsystem._enqueue(msg, route)
+
+    async def _send_remote(self, msg: Message) -> None:
+        self._remote_sent += 1
+        if not await self._transport.send(msg):
+            self._dead_letter(msg, "no route here or on the transport")
+
+    def _call_inline(self, route: Route, msg: Message) -> None:
+        """Call a sync handler for a fire-and-forget delivery: an error is counted and logged."""
+        token = _set(msg)
+        t0 = _now()
+        try:
+            route.handler(msg)
+        except Exception as exc:
+            route.failed(msg, exc)
+        finally:
+            _reset(token)
+            route.calls += 1
+            route.hist[(_now() - t0).bit_length()] += 1
+
+    def _invoke(self, route: Route, msg: Message) -> Any:
+        """Call a sync handler and return its result; its error is counted and raised."""
+        token = _set(msg)
+        t0 = _now()
+        try:
+            return route.handler(msg)
+        except Exception:
+            route.errors += 1
+            raise
+        finally:
+            _reset(token)
+            route.calls += 1
+            route.hist[(_now() - t0).bit_length()] += 1
+
+    async def _call(self, route: Route, msg: Message, timeout: float | None) -> Any:
+        """Run ``route``'s handler for ``msg`` in this task and return its result; raises its
+        error, or ``TimeoutError`` after ``timeout`` seconds."""
+        if route.inline:
+            return self._invoke(route, msg)
+        token = _set(msg)
+        t0 = _now()
+        try:
+            if timeout is None:
+                return await route.call(msg)
+            with move_on_after(timeout):
+                return await route.call(msg)
+            raise TimeoutError(f"the handler of {msg.path!r} gave no reply within {timeout} s")
+        except Exception:
+            route.errors += 1
+            raise
+        finally:
+            _reset(token)
+            route.calls += 1
+            route.hist[(_now() - t0).bit_length()] += 1
+
+    async def request(self, path: str | Message, body: Any = None, *, timeout: Any = _DEFAULT,
+                      meta: dict[str, Any] | None = None) -> Any:
+        """Deliver one message and return its handler's result.
+
+        The handler runs in this task (sync or async; no task is created). ``timeout``
+        (seconds; ``None`` waits forever; default ``request_timeout``) cancels the handler and
+        raises ``TimeoutError``. The handler's own exception is re-raised as is (from another
+        kernel: rebuilt with its type and message). Raises :class:`NoRoute` naming the closest
+        registered pattern when nothing serves the path (the message is also a dead letter),
+        ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        msg = self._message(path, body, meta)
+        route = self._resolve(msg)
+        self._requests += 1
+        if route is None:
+            return await self._request_remote(msg, timeout)
+        msg.reply_to = REPLY_INLINE
+        return await self._call(route, msg, timeout)
+
+    async def _request_remote(self, msg: Message, timeout: float | None) -> Any:
+        if self._transport.remote:
+            self._remote_sent += 1
+            try:
+                return await self._transport.request(msg, timeout)
+            except NoRoute:
+                self._dead_letter(msg, "no route here or on the transport")
+                raise
+        self._dead_letter(msg, "no route")
+        raise NoRoute(msg.path, self._routes.closest(msg.path))
+
+    async def publish(self, path: str | Message, body: Any = None, *,
+                      meta: dict[str, Any] | None = None) -> int:
+        """Deliver a message to every subscriber whose pattern matches its path; returns how
+        many were reached (0 is not an error). Sync subscribers run inline, async ones are
+        queued to their subsystems; other kernels' subscribers are reached through the
+        transport. Raises ``ValueError`` for a malformed path, ``RuntimeError`` when not
+        running."""
+        msg = self._message(path, body, meta)
+        if not self._running:
+            raise self._not_running()
+        self._published += 1
+        count = await self._publish_local(msg)
+        if self._transport.remote:
+            reached = await self._transport.publish(msg)
+            count += max(reached, 0)
+        return count
+
+    async def _publish_local(self, msg: Message) -> int:
+        matches = self._subs.match_all(msg.path)
+        for i, (_, route, params) in enumerate(matches):
+            copy = msg if i == 0 else msg._fork()
+            copy.params = params
+            if route.inline:
+                self._call_inline(route, copy)
+            else:
+                await route.subsystem._enqueue(copy, route)
+        return len(matches)
+
+    async def send_batch(self, msgs: Iterable[MessageLike], *, timeout: Any = _DEFAULT,
+                         return_exceptions: bool = False) -> list[Any]:
+        """Deliver every message concurrently and return the handlers' results in order.
+
+        Items are :class:`Message` s, ``(path, body)`` tuples or paths. Like
+        ``asyncio.gather``: with ``return_exceptions`` a failed (or unroutable:
+        :class:`NoRoute`) message's exception takes its place in the list, otherwise the
+        first one is raised once every message is done. ``timeout`` bounds the whole batch
+        (``TimeoutError``)."""
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        batch = [self._message(m) for m in msgs]
+        results: list[Any] = [None] * len(batch)
+        failed = [False] * len(batch)
+        pending: list[tuple[int, Route | None, Message]] = []
+        for i, msg in enumerate(batch):
+            route = self._resolve(msg)
+            if route is not None and route.inline:
+                try:
+                    results[i] = self._invoke(route, msg)
+                except Exception as exc:
+                    results[i] = exc
+                    failed[i] = True
+            else:
+                pending.append((i, route, msg))
+        self._sent += len(batch)
+        if pending:
+            await self._gather(pending, results, failed, timeout)
+        return _outcome(results, failed, return_exceptions)
+
+    async def _gather(self, jobs: Sequence[tuple[int, Route | None, Message]],
+                      results: list[Any], failed: list[bool], timeout: float | None) -> None:
+        async def one(i: int, route: Route | None, msg: Message) -> None:
+            try:
+                if route is None:
+                    results[i] = await self._request_remote(msg, None)
+                else:
+                    results[i] = await self._call(route, msg, None)
+            except Exception as exc:
+                results[i] = exc
+                failed[i] = True
+
+        async def run_all() -> None:
+            async with TaskGroup() as tg:
+                for job in jobs:
+                    tg.spawn(one, *job)
+
+        if timeout is None:
+            await run_all()
+            return
+        with move_on_after(timeout):
+            await run_all()
+            return
+        raise TimeoutError(f"the batch was not finished within {timeout} s")
+
+    async def send_sequence(self, msgs: Iterable[MessageLike], *, timeout: Any = _DEFAULT,
+                            return_exceptions: bool = False) -> list[Any]:
+        """Deliver the messages one subsystem at a time in order, subsystems concurrently.
+
+        Messages to one subsystem are handled strictly in the given order (each finishes
+        before the next starts); different subsystems proceed side by side. Results, errors
+        and ``timeout`` as in :meth:`send_batch`."""
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        batch = [self._message(m) for m in msgs]
+        groups: dict[str, list[tuple[int, Route | None, Message]]] = {}
+        for i, msg in enumerate(batch):
+            route = self._resolve(msg)
+            name = route.subsystem.name if route is not None else split_path(msg.path)[0]
+            groups.setdefault(name, []).append((i, route, msg))
+        results: list[Any] = [None] * len(batch)
+        failed = [False] * len(batch)
+        self._sent += len(batch)
+
+        async def in_order(jobs: list[tuple[int, Route | None, Message]]) -> None:
+            for i, route, msg in jobs:
+                try:
+                    if route is None:
+                        results[i] = await self._request_remote(msg, None)
+                    else:
+                        results[i] = await self._call(route, msg, None)
+                except Exception as exc:
+                    results[i] = exc
+                    failed[i] = True
+
+        async def run_all() -> None:
+            async with TaskGroup() as tg:
+                for jobs in groups.values():
+                    tg.spawn(in_order, jobs)
+
+        if timeout is None:
+            await run_all()
+        else:
+            with move_on_after(timeout) as scope:
+                await run_all()
+            if scope.cancelled_caught:
+                raise TimeoutError(f"the sequence was not finished within {timeout} s")
+        return _outcome(results, failed, return_exceptions)
+
+    # -- the transport's way in (hyphal.kernel.abc.Inbound) ----------------------------------
+
+    async def deliver_remote(self, msg: Message) -> bool:
+        route = self._resolve(msg)
+        if route is None:
+            self._dead_letter(msg, "no route (from the transport)")
+            return False
+        if route.inline:
+            self._call_inline(route, msg)
+        else:
+            await route.subsystem._enqueue(msg, route)
+        return True
+
+    async def request_remote(self, msg: Message) -> Any:
+        route = self._resolve(msg)
+        if route is None:
+            self._dead_letter(msg, "no route (from the transport)")
+            raise NoRoute(msg.path, self._routes.closest(msg.path))
+        return await self._call(route, msg, None)
+
+    async def publish_remote(self, msg: Message) -> int:
+        if not self._running:
+            return 0
+        return await self._publish_local(msg)
+
+    # -- observability -----------------------------------------------------------------------
+
+    def statistics(self) -> KernelStatistics:
+        """A snapshot: totals, per route (calls, errors, latency histogram) and per subsystem
+        (inbox depth, handled)."""
+        subs = list(self._subsystems.values())
+        return KernelStatistics(
+            sent=self._sent,
+            requests=self._requests,
+            published=self._published,
+            dead_letters=self._dead_count,
+            remote_sent=self._remote_sent,
+            routes=tuple(r.statistics() for s in subs for r in s.routes),
+            subsystems=tuple(s.statistics() for s in subs),
+        )
+
+    def patterns(self) -> list[str]:
+        """Every registered route pattern."""
+        return self._routes.patterns()
+
+
+def _outcome(results: list[Any], failed: list[bool], return_exceptions: bool) -> list[Any]:
+    if not return_exceptions:
+        for i, bad in enumerate(failed):
+            if bad:
+                raise results[i]
+    return results
+

@@ -1,0 +1,147 @@
+"""``hyphal.Message``: what the kernel carries from a sender to a handler.
+
+A message is cheap to create: a ``__slots__`` object holding the path, the body, the metadata,
+a creation timestamp and a per-process sequence number. Everything else is derived lazily, on
+first access:
+
+- ``id``: unique and sortable by creation time -- 12 hex digits of milliseconds since the epoch,
+  a random per-process node id, and the sequence number (so ids created in one process sort in
+  creation order even within one millisecond);
+- ``trace_id``: the ``id`` of the first message in a causal chain. A message created while a
+  kernel handler runs inherits the handled message's ``trace_id`` (through a context variable,
+  so it follows ``await`` and tasks spawned from the handler); otherwise it starts a new chain;
+- ``subsystem``, ``route``: the parts of ``path`` before and after ``://``.
+
+``params`` holds what the matched route pattern captured (``{}`` until the kernel routes it).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+from time import time
+from typing import Any
+
+from hyphal.kernel.paths import split_path
+
+__all__ = ["Message", "current_message"]
+
+_NODE = os.urandom(4).hex()
+_next_seq = itertools.count(1).__next__
+_current: contextvars.ContextVar[Message | None] = contextvars.ContextVar(
+    "hyphal_kernel_message", default=None)
+_current_get = _current.get
+
+
+def current_message() -> Message | None:
+    """The message whose handler is running in this context, or ``None``."""
+    return _current.get()
+
+
+class Message:
+    """A message: ``path`` (``subsystem://segment/...``), ``body`` (anything), ``meta`` (a dict).
+
+    ``reply_to`` is set by the kernel for requests. Creating a message never parses the path; a
+    malformed path raises ``ValueError`` (naming the bad part) when the message is routed or
+    ``subsystem``/``route`` is read. Raises ``TypeError`` if ``path`` is not a str.
+    """
+
+    __slots__ = ("_id", "_meta", "_root", "_seq", "body", "params", "path", "reply_to", "ts")
+
+    path: str
+    body: Any
+    ts: float
+    """Creation time, seconds since the epoch (``time.time()``)."""
+    reply_to: str | None
+    params: dict[str, Any]
+    _id: str
+    _root: Message | _TraceRoot | None
+    _meta: dict[str, Any] | None
+    _seq: int
+
+    def __init__(self, path: str, body: Any = None, meta: dict[str, Any] | None = None) -> None:
+        if type(path) is not str:
+            raise TypeError(f"a path is a str like 'users://profile/42', not {path!r}")
+        self.path = path
+        self.body = body
+        self._meta = meta
+        self.ts = time()
+        self._seq = _next_seq()
+        parent = _current_get()
+        self._root = None if parent is None else (parent._root or parent)
+        self.reply_to = None
+        self.params = _EMPTY
+
+    def __repr__(self) -> str:
+        return f"Message({self.path!r}, {self.body!r}, id={self.id!r})"
+
+    @property
+    def id(self) -> str:
+        """Unique, time-sortable id (see the module docs)."""
+        try:
+            return self._id
+        except AttributeError:
+            self._id = f"{int(self.ts * 1000):012x}{_NODE}{self._seq:010x}"
+            return self._id
+
+    @property
+    def trace_id(self) -> str:
+        """The ``id`` of the message that started this causal chain."""
+        root = self._root
+        return self.id if root is None else root.id
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Free-form metadata (headers); created empty on first access."""
+        meta = self._meta
+        if meta is None:
+            meta = self._meta = {}
+        return meta
+
+    @property
+    def subsystem(self) -> str:
+        """The part of ``path`` before ``://``."""
+        return split_path(self.path)[0]
+
+    @property
+    def route(self) -> str:
+        """The part of ``path`` after ``://``."""
+        return split_path(self.path)[1]
+
+    def _fork(self) -> Message:
+        """A copy with the same id and trace (one per subscriber of a publish)."""
+        new = Message.__new__(Message)
+        for name in ("path", "body", "_meta", "ts", "_seq", "_root", "reply_to", "params"):
+            object.__setattr__(new, name, getattr(self, name))
+        new._id = self.id
+        return new
+
+    @classmethod
+    def restore(cls, path: str, body: Any, meta: dict[str, Any] | None, *, id: str,
+                trace_id: str, ts: float, reply_to: str | None = None) -> Message:
+        """Rebuild a message that crossed a transport: same id, trace, time and reply_to."""
+        msg = cls.__new__(cls)
+        msg.path = path
+        msg.body = body
+        msg._meta = meta
+        msg.ts = ts
+        msg._seq = 0
+        msg._id = id
+        msg._root = None if trace_id == id else _TraceRoot(trace_id)
+        msg.reply_to = reply_to
+        msg.params = _EMPTY
+        return msg
+
+
+class _TraceRoot:
+    """Stands in for a remote root message: only its id is known."""
+
+    __slots__ = ("_root", "id")
+
+    def __init__(self, trace_id: str) -> None:
+        self.id = trace_id
+        self._root: None = None
+
+
+_EMPTY: dict[str, Any] = {}
