@@ -45,7 +45,7 @@ from hyphal.kernel.middleware import Middleware
 from hyphal.kernel.paths import split_path
 from hyphal.kernel.routing import RouteTable
 from hyphal.kernel.stats import KernelStatistics
-from hyphal.kernel.subsystem import Route, Subsystem
+from hyphal.kernel.subsystem import _UNTIMED, Route, Subsystem
 
 __all__ = ["DEAD_LETTER_PATH", "DeadLetter", "Kernel"]
 
@@ -124,7 +124,6 @@ class Kernel:
         self._middleware: list[Middleware] = []
         self._running = False
         self._tg: TaskGroup | None = None
-        self._sent = 0
         self._requests = 0
         self._published = 0
         self._dead_count = 0
@@ -251,7 +250,7 @@ class Kernel:
         await tg.__aenter__()
         self._tg = tg
         self._running = True
-        self._fast = self._routes._static
+        self._fast = self._routes.hot
         try:
             for sub in list(self._subsystems.values()):
                 await self._start(sub)
@@ -278,7 +277,7 @@ class Kernel:
             finally:
                 self._tg = None
                 for sub in self._subsystems.values():
-                    sub._inbox = None
+                    sub._abandon()
                 await self._transport.close()
 
     async def _start(self, sub: Subsystem) -> None:
@@ -330,9 +329,7 @@ class Kernel:
         hit = self._routes.match(msg.path)
         if hit is None:
             return None
-        route, params = hit
-        if params:
-            msg.params = params
+        route, msg._params = hit
         return route
 
     def _dead_letter(self, msg: Message, reason: str) -> None:
@@ -349,7 +346,7 @@ class Kernel:
                 self._call_inline(route, note)
             else:
                 try:
-                    route.subsystem._enqueue_nowait(note, route)
+                    route.subsystem._put_nowait((note, route))
                 except Exception:
                     logger.warning("dropped a dead letter for %r: the dead-letter inbox is full",
                                    msg.path)
@@ -372,13 +369,14 @@ class Kernel:
         Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
         hit = self._fast.get(path)  # type: ignore[arg-type]
         if hit is None:
-            return self._send_slow(path, body, meta, True)
+            return self._send_slow(path, body, meta)
         route = hit[0]
         msg = Message(path, body, meta)  # type: ignore[arg-type]
-        self._sent += 1
+        msg._params = hit[1]
         if route.inline:
             token = _set(msg)
-            t0 = _now()
+            n = route.calls
+            t0 = 0 if n & _UNTIMED else _now()
             try:
                 route.handler(msg)
             except Exception as exc:
@@ -386,9 +384,10 @@ class Kernel:
             finally:
                 _reset(token)
             route.calls += 1
-            route.hist[(_now() - t0).bit_length()] += 1
+            if t0:
+                route.hist[(_now() - t0).bit_length()] += 1
             return _DONE
-        return route.subsystem._enqueue(msg, route)
+        return route.subsystem._put((msg, route))
 
     def send_nowait(self, path: str | Message, body: Any = None, *,
                     meta: dict[str, Any] | None = None) -> None:
@@ -396,19 +395,17 @@ class Kernel:
         subsystem's inbox is full. Paths with no local route become dead letters."""
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
-        self._sent += 1
         if route is None:
             self._dead_letter(msg, "no route")
         elif route.inline:
             self._call_inline(route, msg)
         else:
-            route.subsystem._enqueue_nowait(msg, route)
+            route.subsystem._put_nowait((msg, route))
 
-    def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None,
-                   wait: bool) -> Awaitable[None]:
+    def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                   ) -> Awaitable[None]:
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
-        self._sent += 1
         if route is None:
             if self._transport.remote:
                 return self._send_remote(msg)
@@ -417,7 +414,7 @@ class Kernel:
         if route.inline:
             self._call_inline(route, msg)
             return _DONE
-        return route.subsystem._enqueue(msg, route)
+        return route.subsystem._put((msg, route))
 
     async def _send_remote(self, msg: Message) -> None:
         self._remote_sent += 1
@@ -427,20 +424,19 @@ class Kernel:
     def _call_inline(self, route: Route, msg: Message) -> None:
         """Call a sync handler for a fire-and-forget delivery: an error is counted and logged."""
         token = _set(msg)
-        t0 = _now()
+        t0 = route.start()
         try:
             route.handler(msg)
         except Exception as exc:
             route.failed(msg, exc)
         finally:
             _reset(token)
-            route.calls += 1
-            route.hist[(_now() - t0).bit_length()] += 1
+            route.done(t0)
 
     def _invoke(self, route: Route, msg: Message) -> Any:
         """Call a sync handler and return its result; its error is counted and raised."""
         token = _set(msg)
-        t0 = _now()
+        t0 = route.start()
         try:
             return route.handler(msg)
         except Exception:
@@ -448,8 +444,7 @@ class Kernel:
             raise
         finally:
             _reset(token)
-            route.calls += 1
-            route.hist[(_now() - t0).bit_length()] += 1
+            route.done(t0)
 
     async def _call(self, route: Route, msg: Message, timeout: float | None) -> Any:
         """Run ``route``'s handler for ``msg`` in this task and return its result; raises its
@@ -457,7 +452,7 @@ class Kernel:
         if route.inline:
             return self._invoke(route, msg)
         token = _set(msg)
-        t0 = _now()
+        t0 = route.start()
         try:
             if timeout is None:
                 return await route.call(msg)
@@ -469,8 +464,7 @@ class Kernel:
             raise
         finally:
             _reset(token)
-            route.calls += 1
-            route.hist[(_now() - t0).bit_length()] += 1
+            route.done(t0)
 
     async def request(self, path: str | Message, body: Any = None, *, timeout: Any = _DEFAULT,
                       meta: dict[str, Any] | None = None) -> Any:
@@ -528,7 +522,7 @@ class Kernel:
             if route.inline:
                 self._call_inline(route, copy)
             else:
-                await route.subsystem._enqueue(copy, route)
+                await route.subsystem._put((copy, route))
         return len(matches)
 
     async def send_batch(self, msgs: Iterable[MessageLike], *, timeout: Any = _DEFAULT,
@@ -556,7 +550,6 @@ class Kernel:
                     failed[i] = True
             else:
                 pending.append((i, route, msg))
-        self._sent += len(batch)
         if pending:
             await self._gather(pending, results, failed, timeout)
         return _outcome(results, failed, return_exceptions)
@@ -603,7 +596,6 @@ class Kernel:
             groups.setdefault(name, []).append((i, route, msg))
         results: list[Any] = [None] * len(batch)
         failed = [False] * len(batch)
-        self._sent += len(batch)
 
         async def in_order(jobs: list[tuple[int, Route | None, Message]]) -> None:
             for i, route, msg in jobs:
@@ -640,7 +632,7 @@ class Kernel:
         if route.inline:
             self._call_inline(route, msg)
         else:
-            await route.subsystem._enqueue(msg, route)
+            await route.subsystem._put((msg, route))
         return True
 
     async def request_remote(self, msg: Message) -> Any:
@@ -662,7 +654,6 @@ class Kernel:
         (inbox depth, handled)."""
         subs = list(self._subsystems.values())
         return KernelStatistics(
-            sent=self._sent,
             requests=self._requests,
             published=self._published,
             dead_letters=self._dead_count,

@@ -12,7 +12,8 @@ first access:
   so it follows ``await`` and tasks spawned from the handler); otherwise it starts a new chain;
 - ``subsystem``, ``route``: the parts of ``path`` before and after ``://``.
 
-``params`` holds what the matched route pattern captured (``{}`` until the kernel routes it).
+``params`` holds what the matched route pattern captured: a read-only mapping (empty until the
+kernel routes the message), shared by messages to the same path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from __future__ import annotations
 import contextvars
 import itertools
 import os
-from time import time
+from collections.abc import Mapping
+from time import time as _time
+from types import MappingProxyType
 from typing import Any
 
 from hyphal.kernel.paths import split_path
@@ -42,36 +45,57 @@ def current_message() -> Message | None:
 class Message:
     """A message: ``path`` (``subsystem://segment/...``), ``body`` (anything), ``meta`` (a dict).
 
-    ``reply_to`` is set by the kernel for requests. Creating a message never parses the path; a
-    malformed path raises ``ValueError`` (naming the bad part) when the message is routed or
-    ``subsystem``/``route`` is read. Raises ``TypeError`` if ``path`` is not a str.
+    ``reply_to`` is set by the kernel for requests. Creating a message never parses or checks
+    the path: a malformed path raises ``ValueError`` (naming the bad part), and a non-string
+    one ``TypeError``, when the message is routed or ``subsystem``/``route`` is read.
     """
 
-    __slots__ = ("_id", "_meta", "_root", "_seq", "body", "params", "path", "reply_to", "ts")
+    __slots__ = ("_id", "_meta", "_params", "_reply_to", "_root", "_seq", "body", "path", "ts")
 
     path: str
     body: Any
     ts: float
     """Creation time, seconds since the epoch (``time.time()``)."""
-    reply_to: str | None
-    params: dict[str, Any]
+    _params: Mapping[str, Any]
+    _reply_to: str | None
     _id: str
     _root: Message | _TraceRoot | None
     _meta: dict[str, Any] | None
     _seq: int
 
     def __init__(self, path: str, body: Any = None, meta: dict[str, Any] | None = None) -> None:
-        if type(path) is not str:
-            raise TypeError(f"a path is a str like 'users://profile/42', not {path!r}")
+        # the hot constructor: five stores and three C calls; see the module docs
         self.path = path
         self.body = body
         self._meta = meta
-        self.ts = time()
+        self.ts = _time()
         self._seq = _next_seq()
         parent = _current_get()
         self._root = None if parent is None else (parent._root or parent)
-        self.reply_to = None
-        self.params = _EMPTY
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """What the matched route pattern captured (read-only; empty until routed)."""
+        try:
+            return self._params
+        except AttributeError:
+            return _EMPTY
+
+    @params.setter
+    def params(self, value: Mapping[str, Any]) -> None:
+        self._params = value
+
+    @property
+    def reply_to(self) -> str | None:
+        """Where the reply goes: set by the kernel (or transport) for requests."""
+        try:
+            return self._reply_to
+        except AttributeError:
+            return None
+
+    @reply_to.setter
+    def reply_to(self, value: str | None) -> None:
+        self._reply_to = value
 
     def __repr__(self) -> str:
         return f"Message({self.path!r}, {self.body!r}, id={self.id!r})"
@@ -113,7 +137,7 @@ class Message:
         """A copy with the same id and trace (one per subscriber of a publish)."""
         new = Message.__new__(Message)
         for name in ("path", "body", "_meta", "ts", "_seq", "_root", "reply_to", "params"):
-            object.__setattr__(new, name, getattr(self, name))
+            setattr(new, name, getattr(self, name))
         new._id = self.id
         return new
 
@@ -129,8 +153,7 @@ class Message:
         msg._seq = 0
         msg._id = id
         msg._root = None if trace_id == id else _TraceRoot(trace_id)
-        msg.reply_to = reply_to
-        msg.params = _EMPTY
+        msg._reply_to = reply_to
         return msg
 
 
@@ -144,4 +167,4 @@ class _TraceRoot:
         self._root: None = None
 
 
-_EMPTY: dict[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})

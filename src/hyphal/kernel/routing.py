@@ -20,13 +20,19 @@ with the same shape (kinds and literals) would be indistinguishable: :meth:`Rout
 rejects the second with :class:`AmbiguousRoute` unless the table collects many values per
 pattern (``unique=False``, used for publish/subscribe). Lookup cost depends on the path's length,
 never on the number of patterns.
+
+Hot paths: the ``hot`` dict starts as a copy of the static routes and also remembers the
+results of up to ``cache`` dynamic matches (it is reset to the static routes when full, and
+whenever a dynamic pattern is added or removed), so a path seen recently costs one dict lookup
+whatever kind of pattern it matched. ``cache=0`` turns this off.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from hyphal.kernel.paths import (
@@ -44,7 +50,7 @@ __all__ = ["AmbiguousRoute", "RouteTable"]
 
 V = TypeVar("V")
 _VALID_SEG = re.compile(r"[^\s{}*/]+\Z")
-_NO_PARAMS: dict[str, Any] = {}
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
 class AmbiguousRoute(ValueError):
@@ -100,6 +106,9 @@ class _Node(Generic[V]):
 
 
 def _params(names: tuple[str | None, ...], caps: list[Any]) -> dict[str, Any]:
+    if len(caps) == 1:
+        name = names[0]
+        return {name: caps[0]} if name is not None else {}
     return {name: v for name, v in zip(names, caps, strict=True) if name is not None}
 
 
@@ -111,13 +120,30 @@ class RouteTable(Generic[V]):
     and :meth:`match_all` returns every value whose pattern matches.
     """
 
-    __slots__ = ("_count", "_roots", "_static", "_unique")
+    __slots__ = ("_cache_limit", "_cached", "_count", "_hot", "_roots", "_static", "_unique")
 
-    def __init__(self, *, unique: bool = True) -> None:
+    def __init__(self, *, unique: bool = True, cache: int = 4096) -> None:
         self._unique = unique
-        self._static: dict[str, tuple[V, dict[str, Any]]] = {}
+        self._static: dict[str, tuple[V, Mapping[str, Any]]] = {}
+        self._hot: dict[str, tuple[V, Mapping[str, Any]]] = {}
+        """The static routes plus up to ``cache`` recently matched dynamic paths."""
+        self._cache_limit = cache
+        self._cached = 0
         self._roots: dict[str, _Node[V]] = {}
         self._count = 0
+
+    @property
+    def hot(self) -> dict[str, tuple[V, Mapping[str, Any]]]:
+        """Path -> ``(value, params)`` for every static route and recently matched dynamic
+        paths: one ``dict.get`` answers most lookups. Read it, never write it; it keeps its
+        identity for the table's life."""
+        return self._hot
+
+    def _forget_cached(self) -> None:
+        if self._cached:
+            self._hot.clear()
+            self._hot.update(self._static)
+            self._cached = 0
 
     def __len__(self) -> int:
         return self._count
@@ -143,7 +169,9 @@ class RouteTable(Generic[V]):
                 "the same paths with the same priority; remove one or make them differ")
         bucket.append(_Entry(pattern, value))
         if self._unique and pattern.is_static:
-            self._static[pattern.text] = (value, _NO_PARAMS)
+            self._static[pattern.text] = self._hot[pattern.text] = (value, _NO_PARAMS)
+        else:
+            self._forget_cached()  # a cached dynamic match may now resolve differently
         self._count += 1
 
     def remove(self, pattern: Pattern, value: Any = None) -> bool:
@@ -170,6 +198,8 @@ class RouteTable(Generic[V]):
                 self._count -= 1
                 if self._unique and pattern.is_static:
                     self._static.pop(pattern.text, None)
+                    self._hot.pop(pattern.text, None)
+                self._forget_cached()
                 return True
         return False
 
@@ -186,13 +216,15 @@ class RouteTable(Generic[V]):
 
     # -- lookup ----------------------------------------------------------------------------
 
-    def match(self, path: str) -> tuple[V, dict[str, Any]] | None:
-        """The highest-priority ``(value, params)`` for ``path``, or ``None``. Raises
-        ``ValueError`` for a malformed path (naming the bad part). The params dict is the
-        caller's to keep (a shared empty dict for static routes: do not mutate it)."""
-        hit = self._static.get(path)
+    def match(self, path: str) -> tuple[V, Mapping[str, Any]] | None:
+        """The highest-priority ``(value, params)`` for ``path``, or ``None``; ``params`` is
+        read-only. Raises ``ValueError`` for a malformed path (naming the bad part) and
+        ``TypeError`` for a non-string."""
+        hit = self._hot.get(path)
         if hit is not None:
             return hit
+        if type(path) is not str:
+            parse_path(path)  # raises TypeError
         sub, _, rest = path.partition("://")
         root = self._roots.get(sub)
         if root is not None:
@@ -200,11 +232,13 @@ class RouteTable(Generic[V]):
             found = _search(root, segs, len(segs))
             if found is not None:
                 entry, caps = found
-                names = entry.names
-                if len(caps) == 1:
-                    name = names[0]
-                    return entry.value, ({name: caps[0]} if name is not None else {})
-                return entry.value, _params(names, caps)
+                hit = (entry.value, MappingProxyType(_params(entry.names, caps)))
+                if self._unique and self._cache_limit:
+                    if self._cached >= self._cache_limit:
+                        self._forget_cached()
+                    self._hot[path] = hit
+                    self._cached += 1
+                return hit
         parse_path(path)  # raises for a malformed path, naming the bad part
         return None
 

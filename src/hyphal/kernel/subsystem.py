@@ -26,7 +26,13 @@ from hyphal._core.tasks import TaskHandle
 from hyphal.kernel.message import Message, _current
 from hyphal.kernel.middleware import Handler, Middleware, compose, is_async
 from hyphal.kernel.paths import Pattern, parse_pattern, split_path
-from hyphal.kernel.stats import BUCKETS, LatencyHistogram, RouteStatistics, SubsystemStatistics
+from hyphal.kernel.stats import (
+    BUCKETS,
+    LATENCY_SAMPLE,
+    LatencyHistogram,
+    RouteStatistics,
+    SubsystemStatistics,
+)
 
 if TYPE_CHECKING:
     from hyphal.kernel.kernel import Kernel
@@ -39,6 +45,7 @@ Hook = Callable[[], Any]
 _set = _current.set
 _reset = _current.reset
 _now = perf_counter_ns
+_UNTIMED = LATENCY_SAMPLE - 1  # calls & _UNTIMED == 0: time this one
 
 
 class Route:
@@ -66,6 +73,15 @@ class Route:
         chain = (*kernel_middleware, *self.subsystem._middleware)
         self.inline = not chain and not is_async(self.handler)
         self.call = compose(self.handler, chain)
+
+    def start(self) -> int:
+        """The clock for a call that will be timed, 0 for one that will not (sampling)."""
+        return 0 if self.calls & _UNTIMED else _now()
+
+    def done(self, t0: int) -> None:
+        self.calls += 1
+        if t0:
+            self.hist[(_now() - t0).bit_length()] += 1
 
     def failed(self, msg: Message, exc: BaseException) -> None:
         self.errors += 1
@@ -184,6 +200,8 @@ class Subsystem:
 
     async def _start(self, spawn: Callable[..., TaskHandle[None]]) -> None:
         self._inbox = Channel(self.inbox_capacity)
+        put = self._inbox.send if self.when_full == "wait" else self._put_or_raise
+        self._put = put  # type: ignore[method-assign]
         self._workers = [spawn(self._work, name=f"hyphal.kernel:{self.name}")
                          for _ in range(self.concurrency)]
         await _run_hooks(self._on_start)
@@ -195,33 +213,37 @@ class Subsystem:
         inbox.close()
         for worker in self._workers:
             await worker
-        self._workers = []
-        self._inbox = None
-        self._wake_idle()
+        self._abandon()
         await _run_hooks(self._on_stop)
 
-    def _enqueue(self, msg: Message, route: Route) -> Awaitable[None]:
-        inbox = self._inbox
-        if inbox is None:
-            raise RuntimeError(
-                f"subsystem {self.name!r} is not running: mount it on a running kernel")
-        if self.when_full == "wait":
-            return inbox.send((msg, route))
-        self._enqueue_nowait(msg, route)
-        return _DONE
+    def _abandon(self) -> None:
+        """Forget the inbox and workers (after they finished, or were cancelled)."""
+        self._workers = []
+        self._inbox = None
+        self.__dict__.pop("_put", None)  # back to the class's "not running" method
+        self._wake_idle()
 
-    def _enqueue_nowait(self, msg: Message, route: Route) -> None:
+    def _put(self, item: tuple[Message, Route]) -> Awaitable[None]:
+        """Queue ``item`` for the workers (replaced by the inbox's own method while running)."""
+        raise RuntimeError(
+            f"subsystem {self.name!r} is not running: mount it on a running kernel")
+
+    def _put_nowait(self, item: tuple[Message, Route]) -> None:
         inbox = self._inbox
         if inbox is None:
-            raise RuntimeError(
-                f"subsystem {self.name!r} is not running: mount it on a running kernel")
+            self._put(item)
+            return
         try:
-            inbox.send_nowait((msg, route))
+            inbox.send_nowait(item)
         except WouldBlock:
             raise WouldBlock(
                 f"the inbox of subsystem {self.name!r} is full ({self.inbox_capacity} "
                 "messages): await kernel.send(...) with when_full='wait' to wait for room, or "
-                "raise the subsystem's inbox size") from None
+                "give the subsystem a larger inbox") from None
+
+    def _put_or_raise(self, item: tuple[Message, Route]) -> Awaitable[None]:
+        self._put_nowait(item)
+        return _DONE
 
     async def _work(self) -> None:
         inbox = self._inbox
@@ -236,7 +258,8 @@ class Subsystem:
             try:
                 for msg, route in batch:
                     token = _set(msg)
-                    t0 = _now()
+                    n = route.calls
+                    t0 = 0 if n & _UNTIMED else _now()
                     try:
                         await route.call(msg)
                     except Exception as exc:
@@ -244,7 +267,8 @@ class Subsystem:
                     finally:
                         _reset(token)
                     route.calls += 1
-                    route.hist[(_now() - t0).bit_length()] += 1
+                    if t0:
+                        route.hist[(_now() - t0).bit_length()] += 1
             finally:
                 self._handled += len(batch)
                 self._busy -= 1
