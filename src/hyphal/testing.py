@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from hyphal._core.config import LoopName
 from hyphal._core.runner import run
 
 __all__ = ["LOOPS", "available_loops", "free_port"]
@@ -73,7 +74,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     fn = pyfuncitem.obj
     if not inspect.iscoroutinefunction(fn) or "hyphal_loop" not in pyfuncitem.funcargs:
         return None
-    loop = pyfuncitem.funcargs["hyphal_loop"]
+    loop = cast(LoopName, pyfuncitem.funcargs["hyphal_loop"])
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
     run(functools.partial(fn, **kwargs), loop=loop)

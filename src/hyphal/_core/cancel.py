@@ -70,7 +70,7 @@ class CancelScope:
 
     def __init__(self, *, deadline: float = math.inf, _fail: bool = False) -> None:
         if deadline != deadline:
-            raise ValueError("deadline must be a number of seconds on hyphal.current_time(), not NaN")
+            raise ValueError("deadline must be seconds on hyphal.current_time()'s clock, not NaN")
         self.deadline = deadline
         self.cancelled_caught = False
         self._cancel_called = False

@@ -21,7 +21,6 @@ errors. ``cancel()`` cancels the body and every child and the group exits quietl
 from __future__ import annotations
 
 import asyncio
-import sys
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from contextvars import copy_context
@@ -29,10 +28,10 @@ from typing import Any, Generic, TypeVar, cast
 
 from hyphal._core.stats import counters
 
-if sys.version_info < (3, 12):  # pragma: no cover - the private names moved to asyncio.tasks
-    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
-else:  # pragma: no cover
-    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
+# asyncio's own bookkeeping of "the current task": private, but stable from 3.11 through 3.14
+# (3.12's eager tasks rely on the same pair). Typed loosely: we install TaskHandles too.
+_enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._enter_task
+_leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._leave_task
 
 __all__ = ["TaskGroup", "TaskHandle"]
 
@@ -182,14 +181,14 @@ class TaskHandle(Generic[T]):
         if task.cancelled():
             try:
                 task.result()
-            except _CancelledError as exc:
-                self._complete(_CANCELLED, None, exc)
+            except _CancelledError as cancelled:
+                self._complete(_CANCELLED, None, cancelled)
             return
-        exc = task.exception()
-        if exc is None:
+        error = task.exception()
+        if error is None:
             self._complete(_FINISHED, task.result(), None)
         else:
-            self._complete(_FAILED, None, exc)
+            self._complete(_FAILED, None, error)
 
 
 class TaskGroup:
@@ -263,10 +262,11 @@ class TaskGroup:
                 "this TaskGroup is not active: spawn inside 'async with TaskGroup() as tg:'"
             )
         try:
-            coro = fn(*args)
+            coro: Any = fn(*args)
         except TypeError:
-            if asyncio.iscoroutine(fn):
-                fn.close()
+            given: object = fn
+            if isinstance(given, Coroutine):
+                given.close()
                 raise TypeError(
                     "spawn() takes an async function and its arguments, spawn(fn, *args); "
                     "it was given a coroutine object, spawn(fn(*args))"
@@ -279,9 +279,8 @@ class TaskGroup:
                 coro.close()
             handle._complete(_CANCELLED, None, _CancelledError())
             return handle
-        if type(coro) is not types.CoroutineType:
-            if not asyncio.iscoroutine(coro):
-                raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
+        if type(coro) is not types.CoroutineType and not asyncio.iscoroutine(coro):
+            raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
         loop = self._loop
         ctx = copy_context()
         parent = _current_task(loop)
@@ -289,7 +288,7 @@ class TaskGroup:
             _leave_task(loop, parent)
         _enter_task(loop, handle)
         try:
-            pending = ctx.run(coro.send, None)  # type: ignore[attr-defined]
+            pending = ctx.run(coro.send, None)
         except StopIteration as stop:
             handle._complete(_FINISHED, stop.value, None)
             return handle
@@ -303,9 +302,9 @@ class TaskGroup:
             _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
-        driver = _resume(coro, pending)  # type: ignore[arg-type]
+        driver = _resume(coro, pending)
         driver.send(None)  # prime: a cancellation before the first step is forwarded
-        task = loop.create_task(driver, name=name, context=ctx)  # type: ignore[arg-type]
+        task = loop.create_task(driver, name=name, context=ctx)
         handle._task = task
         if handle._must_cancel:
             for _ in range(max(handle._cancels, 1)):
