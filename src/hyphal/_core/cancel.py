@@ -38,7 +38,10 @@ class TaskLike(Protocol):
 
 
 def current_task() -> TaskLike:
-    task: TaskLike | None = asyncio.current_task()
+    try:
+        task: TaskLike | None = asyncio.current_task()
+    except RuntimeError:  # no running loop at all
+        task = None
     if task is None:
         raise RuntimeError(
             "this needs to run inside a task: call it from an async function started by "
