@@ -48,9 +48,8 @@ async def test_cancel_by_hand_and_before_entry() -> None:
 
 async def test_inner_deadline_never_extends_the_outer() -> None:
     start = hyphal.current_time()
-    with hyphal.move_on_after(0.05) as outer:
-        with hyphal.move_on_after(10) as inner:
-            await hyphal.sleep(10)
+    with hyphal.move_on_after(0.05) as outer, hyphal.move_on_after(10) as inner:
+        await hyphal.sleep(10)
     assert outer.cancelled_caught and not inner.cancelled_caught
     assert hyphal.current_time() - start < 5
 

@@ -21,6 +21,7 @@ errors. ``cancel()`` cancels the body and every child and the group exits quietl
 from __future__ import annotations
 
 import asyncio
+import inspect
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from contextvars import copy_context
@@ -65,6 +66,10 @@ def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any,
             continue
         break
     return (yield from coro)
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 class TaskHandle(Generic[T]):
@@ -280,7 +285,9 @@ class TaskGroup:
             handle._complete(_CANCELLED, None, _CancelledError())
             return handle
         if type(coro) is not types.CoroutineType and not asyncio.iscoroutine(coro):
-            raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
+            if not inspect.isawaitable(coro):
+                raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
+            coro = _await(coro)  # e.g. Channel.send, which returns a Future on its fast path
         loop = self._loop
         ctx = copy_context()
         parent = _current_task(loop)
