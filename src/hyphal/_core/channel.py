@@ -137,6 +137,10 @@ class Channel(Generic[T]):
     :class:`ClosedResourceError` (their item was not delivered), receivers drain what is left
     and then get :class:`EndOfChannel` (``async for`` simply ends).
 
+    Order: items leave the channel in the order they were sent (FIFO per producer). With
+    several consumers, a receiver that is cancelled right after being handed an item puts it
+    back in front, so another consumer may then see it after a later one.
+
     Raises ``ValueError`` for a negative capacity or a policy that needs a buffer.
     """
 

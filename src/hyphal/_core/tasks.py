@@ -216,7 +216,7 @@ class TaskGroup:
     """
 
     __slots__ = ("_aborting", "_base_error", "_cancel_called", "_entry_cancelling", "_errors",
-                 "_exiting", "_host", "_host_cancel_delivered", "_host_cancel_requested",
+                 "_exiting", "_host", "_host_cancel_requested",
                  "_live", "_loop", "_name", "_on_completed", "_state")
 
     def __init__(self, *, name: str | None = None) -> None:
@@ -229,7 +229,6 @@ class TaskGroup:
         self._exiting = False
         self._cancel_called = False
         self._host_cancel_requested = False
-        self._host_cancel_delivered = False
         self._on_completed: asyncio.Future[None] | None = None
         self._entry_cancelling = 0
 
@@ -336,7 +335,16 @@ class TaskGroup:
         return self._cancel_called
 
     def _cancel_host(self) -> None:
-        if not self._host_cancel_requested:
+        # Never cancel the running host synchronously: the request would outlive the body if
+        # it finished without suspending (see hyphal._core.cancel). Defer it to a callback,
+        # which runs while the host is suspended.
+        if _current_task(self._loop) is self._host:
+            self._loop.call_soon(self._cancel_host_now)
+        else:
+            self._cancel_host_now()
+
+    def _cancel_host_now(self) -> None:
+        if self._state == 1 and not self._exiting and not self._host_cancel_requested:
             self._host_cancel_requested = True
             self._host.cancel()
 
@@ -366,8 +374,6 @@ class TaskGroup:
     ) -> bool:
         self._exiting = True
         propagate_cancel: BaseException | None = exc if et is _CancelledError else None
-        if et is _CancelledError:
-            self._host_cancel_delivered = True
         if exc is not None and not isinstance(exc, Exception | _CancelledError):
             self._base_error = self._base_error or exc
         if et is not None and not self._aborting:
@@ -377,7 +383,6 @@ class TaskGroup:
             try:
                 await self._on_completed
             except _CancelledError as cancel:
-                self._host_cancel_delivered = True
                 if propagate_cancel is None:
                     propagate_cancel = cancel
                 if not self._aborting:
@@ -385,13 +390,6 @@ class TaskGroup:
             finally:
                 self._on_completed = None
         if self._host_cancel_requested:
-            if not self._host_cancel_delivered:
-                # the cancel was requested while the body ran without suspending: absorb it
-                # here so it cannot strike later, outside this group
-                try:
-                    await asyncio.sleep(0)
-                except _CancelledError:
-                    pass
             if self._host.uncancel() <= self._entry_cancelling:
                 propagate_cancel = None
         self._state = 2
