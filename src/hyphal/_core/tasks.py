@@ -389,9 +389,8 @@ class TaskGroup:
                     self._abort()
             finally:
                 self._on_completed = None
-        if self._host_cancel_requested:
-            if self._host.uncancel() <= self._entry_cancelling:
-                propagate_cancel = None
+        if self._host_cancel_requested and self._host.uncancel() <= self._entry_cancelling:
+            propagate_cancel = None  # the cancellation was ours
         self._state = 2
         if self._base_error is not None:
             raise self._base_error
