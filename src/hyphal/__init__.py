@@ -79,10 +79,32 @@ __all__ = [
 ]
 
 # Capabilities above the core load lazily: name -> module that defines it.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Kernel": "hyphal.kernel",
+    "Message": "hyphal.kernel",
+    "NoRoute": "hyphal.kernel",
+    "Subsystem": "hyphal.kernel",
+    "RemoteError": "hyphal.kernel",
+    "DeadLetter": "hyphal.kernel",
+    "KernelStatistics": "hyphal.kernel",
+    "LocalHub": "hyphal.kernel",
+    "LocalTransport": "hyphal.kernel",
+    "Transport": "hyphal.kernel",
+    "current_message": "hyphal.kernel",
+}
 
 if TYPE_CHECKING:
-    pass
+    from hyphal.kernel import DeadLetter as DeadLetter
+    from hyphal.kernel import Kernel as Kernel
+    from hyphal.kernel import KernelStatistics as KernelStatistics
+    from hyphal.kernel import LocalHub as LocalHub
+    from hyphal.kernel import LocalTransport as LocalTransport
+    from hyphal.kernel import Message as Message
+    from hyphal.kernel import NoRoute as NoRoute
+    from hyphal.kernel import RemoteError as RemoteError
+    from hyphal.kernel import Subsystem as Subsystem
+    from hyphal.kernel import Transport as Transport
+    from hyphal.kernel import current_message as current_message
 
 
 def __getattr__(name: str) -> Any:

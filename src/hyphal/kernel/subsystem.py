@@ -8,7 +8,10 @@ inline by ``request``/``send_batch``/``send_sequence``.
 
 Backpressure: when the inbox is full, ``send`` waits for room (``when_full="wait"``, the
 default) or raises :class:`hyphal.WouldBlock` (``when_full="raise"``); ``send_nowait`` always
-raises. With one worker (the default) queued messages are handled in the order they were sent.
+raises. A worker takes messages out of the inbox in batches of ``batch_size`` (a quarter of the
+inbox, at most 256), so at most ``inbox + concurrency * batch_size`` messages are accepted and
+not yet handled. With one worker (the default) queued messages are handled in the order they
+were sent.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ logger = logging.getLogger("hyphal.kernel")
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[], Any]
 _set = _current.set
-_reset = _current.reset
 _now = perf_counter_ns
 _UNTIMED = LATENCY_SAMPLE - 1  # calls & _UNTIMED == 0: time this one
 
@@ -116,6 +118,8 @@ class Subsystem:
         self.inbox_capacity = inbox
         self.when_full = when_full
         self.concurrency = concurrency
+        self.batch_size = 256 if inbox is None else max(1, min(256, inbox // 4))
+        """How many queued messages a worker takes from the inbox at a time."""
         self.routes: list[Route] = []
         self._middleware: list[Middleware] = []
         self._on_start: list[Hook] = []
@@ -124,7 +128,7 @@ class Subsystem:
         self._inbox: Channel[tuple[Message, Route]] | None = None
         self._workers: list[TaskHandle[None]] = []
         self._handled = 0
-        self._busy = 0
+        self._handled_before = 0  # _handled when the current inbox was created
         self._idle: list[asyncio.Future[None]] = []
 
     def __repr__(self) -> str:
@@ -200,6 +204,7 @@ class Subsystem:
 
     async def _start(self, spawn: Callable[..., TaskHandle[None]]) -> None:
         self._inbox = Channel(self.inbox_capacity)
+        self._handled_before = self._handled
         put = self._inbox.send if self.when_full == "wait" else self._put_or_raise
         self._put = put  # type: ignore[method-assign]
         self._workers = [spawn(self._work, name=f"hyphal.kernel:{self.name}")
@@ -249,31 +254,32 @@ class Subsystem:
         inbox = self._inbox
         assert inbox is not None
         recv_many = inbox.recv_many
+        size = self.batch_size
         while True:
             try:
-                batch = await recv_many(256)
+                batch = await recv_many(size)
             except EndOfChannel:
                 return
-            self._busy += 1
             try:
                 for msg, route in batch:
-                    token = _set(msg)
+                    _set(msg)  # this task's own context: no need to restore it
                     n = route.calls
                     t0 = 0 if n & _UNTIMED else _now()
                     try:
                         await route.call(msg)
                     except Exception as exc:
                         route.failed(msg, exc)
-                    finally:
-                        _reset(token)
                     route.calls += 1
                     if t0:
                         route.hist[(_now() - t0).bit_length()] += 1
             finally:
                 self._handled += len(batch)
-                self._busy -= 1
-            if not self._busy and not len(inbox):
+            if self._idle and not self._pending(inbox):
                 self._wake_idle()
+
+    def _pending(self, inbox: Channel[Any]) -> int:
+        """Messages accepted by the inbox and not yet handled."""
+        return inbox.items_sent - (self._handled - self._handled_before)
 
     def _wake_idle(self) -> None:
         idle, self._idle = self._idle, []
@@ -283,7 +289,7 @@ class Subsystem:
 
     async def drain(self) -> None:
         """Wait until every queued message has been handled."""
-        while self._inbox is not None and (len(self._inbox) or self._busy):
+        while self._inbox is not None and self._pending(self._inbox):
             fut = asyncio.get_running_loop().create_future()
             self._idle.append(fut)
             await fut
