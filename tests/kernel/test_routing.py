@@ -113,7 +113,7 @@ def test_match_agrees_with_the_reference_matcher(pats: list[str], probes: list[s
             assert got is None, path
         else:
             assert got is not None, path
-            rank, pattern, params = expected[0]
+            _, pattern, params = expected[0]
             assert got[0] == pattern, (path, kept)
             assert dict(got[1]) == params
         assert table.match(path) == got  # the cached answer is the same answer

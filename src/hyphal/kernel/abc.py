@@ -10,10 +10,11 @@ reachable from other kernels:
 - ``send``/``request``/``publish``: deliver a message to other kernels.
 
 Incoming messages enter the kernel through the :class:`Inbound` it passes to ``connect``. A
-request's failure crosses the boundary as ``(type name, message)`` and is rebuilt on the
-caller's side by :func:`hyphal.kernel.errors.rebuild_error`, so every transport re-raises
-remote errors the same way. Implementations: :class:`~hyphal.kernel.local.LocalTransport`
-(in-process, optionally shared by several kernels); a NATS transport follows.
+request's failure crosses the boundary as ``(error_type_name(exc), error_message(exc))`` and
+is rebuilt on the caller's side by :func:`hyphal.kernel.errors.rebuild_error`, so every
+transport re-raises remote errors the same way. Implementations:
+:class:`~hyphal.kernel.local.LocalTransport` (in-process, optionally shared by several
+kernels); a NATS transport follows.
 """
 
 from __future__ import annotations

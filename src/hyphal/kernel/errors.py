@@ -7,7 +7,7 @@ import sys
 
 from hyphal._core.errors import HyphalError
 
-__all__ = ["NoRoute", "RemoteError", "rebuild_error"]
+__all__ = ["NoRoute", "RemoteError", "error_message", "error_type_name", "rebuild_error"]
 
 
 class NoRoute(HyphalError, LookupError):
@@ -32,6 +32,15 @@ class RemoteError(HyphalError):
         self.message = message
 
 
+def error_message(exc: BaseException) -> str:
+    """The message that travels with a failure: the single string argument when there is one
+    (so ``KeyError("k")`` travels as ``k``, not ``'k'``), else ``str(exc)``."""
+    args = exc.args
+    if len(args) == 1 and isinstance(args[0], str):
+        return args[0]
+    return str(exc)
+
+
 def error_type_name(exc: BaseException) -> str:
     cls = type(exc)
     if cls.__module__ == "builtins":
@@ -54,6 +63,6 @@ def rebuild_error(type_name: str, message: str) -> Exception:
         except Exception:
             pass
         else:
-            if str(exc) == message:
+            if error_message(exc) == message:
                 return exc
     return RemoteError(type_name, message)

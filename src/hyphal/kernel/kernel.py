@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from time import perf_counter_ns
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from hyphal._core.cancel import move_on_after
 from hyphal._core.channel import _DONE
@@ -161,6 +161,11 @@ class Kernel:
             raise ValueError(f"subsystem {name!r} exists already; its options are fixed")
         return sub
 
+    @overload
+    def route(self, pattern: str) -> Callable[[F], F]: ...
+    @overload
+    def route(self, pattern: str, handler: F) -> F: ...
+
     def route(self, pattern: str, handler: F | None = None) -> Any:
         """Register ``handler`` for ``pattern``: ``@kernel.route("users://profile/{id}")``.
 
@@ -169,12 +174,17 @@ class Kernel:
         Raises ``ValueError`` for a malformed pattern and
         :class:`~hyphal.kernel.routing.AmbiguousRoute` (a ``ValueError``) when a registered
         route would match exactly the same paths."""
-        return self.subsystem(split_path(pattern)[0]).route(pattern, handler)
+        return self.subsystem(split_path(pattern)[0])._register(pattern, handler, "route")
+
+    @overload
+    def subscribe(self, pattern: str) -> Callable[[F], F]: ...
+    @overload
+    def subscribe(self, pattern: str, handler: F) -> F: ...
 
     def subscribe(self, pattern: str, handler: F | None = None) -> Any:
         """Register ``handler`` to receive every :meth:`publish` to a path matching
         ``pattern`` (any number of subscribers)."""
-        return self.subsystem(split_path(pattern)[0]).subscribe(pattern, handler)
+        return self.subsystem(split_path(pattern)[0])._register(pattern, handler, "subscription")
 
     def use(self, middleware: Middleware) -> Middleware:
         """Add middleware around every handler (outermost first; see

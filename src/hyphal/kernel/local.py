@@ -16,7 +16,7 @@ from typing import Any
 
 from hyphal._core.cancel import move_on_after
 from hyphal.kernel.abc import Inbound, Transport
-from hyphal.kernel.errors import NoRoute, error_type_name, rebuild_error
+from hyphal.kernel.errors import NoRoute, error_message, error_type_name, rebuild_error
 from hyphal.kernel.message import Message
 from hyphal.kernel.paths import parse_pattern
 from hyphal.kernel.routing import RouteTable
@@ -117,7 +117,7 @@ class LocalTransport(Transport):
             except NoRoute:
                 raise
             except Exception as exc:  # crosses the boundary as type name + message
-                raise rebuild_error(error_type_name(exc), str(exc)) from None
+                raise rebuild_error(error_type_name(exc), error_message(exc)) from None
         raise TimeoutError(f"request to {msg.path!r} got no reply within {timeout} s")
 
     async def publish(self, msg: Message) -> int:

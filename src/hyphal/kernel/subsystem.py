@@ -21,7 +21,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from hyphal._core.channel import _DONE, Channel
 from hyphal._core.errors import EndOfChannel, WouldBlock
@@ -141,6 +141,11 @@ class Subsystem:
 
     # -- registration ----------------------------------------------------------------------
 
+    @overload
+    def route(self, pattern: str) -> Callable[[F], F]: ...
+    @overload
+    def route(self, pattern: str, handler: F) -> F: ...
+
     def route(self, pattern: str, handler: F | None = None) -> Any:
         """Register ``handler`` for ``pattern`` (absolute, or relative to this subsystem).
 
@@ -148,6 +153,11 @@ class Subsystem:
         ``ValueError`` for a malformed pattern and :class:`AmbiguousRoute` when a registered
         route has the same shape."""
         return self._register(pattern, handler, "route")
+
+    @overload
+    def subscribe(self, pattern: str) -> Callable[[F], F]: ...
+    @overload
+    def subscribe(self, pattern: str, handler: F) -> F: ...
 
     def subscribe(self, pattern: str, handler: F | None = None) -> Any:
         """Register ``handler`` to receive every ``publish`` matching ``pattern`` (any number
