@@ -414,6 +414,15 @@ class Kernel:
 
     def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
                    ) -> Awaitable[None]:
+        if type(path) is Message:  # a ready message to a recently seen path: still one lookup
+            hit = self._fast.get(path.path)
+            if hit is not None:
+                route = hit[0]
+                path._params = hit[1]
+                if route.inline:
+                    self._call_inline(route, path)
+                    return _DONE
+                return route.subsystem._put((path, route))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
         if route is None:
