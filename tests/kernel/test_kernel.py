@@ -454,3 +454,22 @@ async def test_lookup_reports_the_pattern_and_params() -> None:
     assert kernel.lookup("u://p/3") == ("u://p/{id:int}", {"id": 3})
     assert kernel.lookup("u://q") is None
     assert kernel.patterns() == ["u://p/{id:int}"]
+
+
+async def test_a_subsystem_whose_on_start_fails_is_not_left_mounted() -> None:
+    kernel = Kernel()
+    broken = Subsystem("broken")
+    broken.route("x", lambda msg: "x")
+
+    @broken.on_start
+    def fail() -> None:
+        raise OSError("database unreachable")
+
+    async with kernel:
+        with pytest.raises(OSError, match="unreachable"):
+            await kernel.mount(broken)
+        with pytest.raises(NoRoute):
+            await kernel.request("broken://x")
+        broken._on_start.clear()
+        await kernel.mount(broken)  # fixed: mounts fine now
+        assert await kernel.request("broken://x") == "x"

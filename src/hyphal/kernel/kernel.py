@@ -20,8 +20,9 @@ messages created inside it inherit its ``trace_id``. A path with no local route 
 transport when it can reach other kernels, else it becomes a dead letter: counted, kept in a
 short history, and delivered to the route registered at :data:`DEAD_LETTER_PATH` if any.
 
-The fast path of ``send`` (a static path, a sync handler) is a dict lookup, a message, a
-context-variable set/reset, the call and two counter updates -- no coroutine, no suspension.
+The fast path of ``send`` (a path seen before, a sync handler) is a dict lookup, a message, a
+context-variable set/reset, the call and a counter update (and, one call in 16, two clock
+reads) -- no coroutine, no suspension.
 """
 
 from __future__ import annotations
@@ -229,26 +230,35 @@ class Kernel:
         table = self._routes if route.kind == "route" else self._subs
         table.remove(route.pattern, route)
 
+    def _detach(self, sub: Subsystem) -> None:
+        for route in sub.routes:
+            self._remove_route(route)
+        del self._subsystems[sub.name]
+        sub._kernel = None
+        for route in sub.routes:
+            route.compile(())
+
     async def mount(self, sub: Subsystem) -> Subsystem:
         """Add ``sub`` and its routes; on a running kernel it starts at once (``on_start``
         runs before this returns). Raises ``ValueError`` if the name is taken and
-        ``AmbiguousRoute`` if one of its routes clashes (then nothing is added)."""
+        ``AmbiguousRoute`` if one of its routes clashes; if that or ``on_start`` fails,
+        nothing stays mounted."""
         self._attach(sub)
         if self._running:
-            await self._start(sub)
+            try:
+                await self._start(sub)
+            except BaseException:
+                self._detach(sub)
+                await sub._stop(run_hooks=False)
+                raise
         return sub
 
     async def unmount(self, name: str | Subsystem) -> None:
         """Stop a subsystem (its queued messages are handled first, then ``on_stop`` runs)
         and remove its routes. Raises ``KeyError`` for an unknown name."""
         sub = self._subsystems[name if isinstance(name, str) else name.name]
-        for route in sub.routes:
-            self._remove_route(route)
-        del self._subsystems[sub.name]
+        self._detach(sub)
         await self._stop(sub)
-        sub._kernel = None
-        for route in sub.routes:
-            route.compile(())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -417,12 +427,12 @@ class Kernel:
         if type(path) is Message:  # a ready message to a recently seen path: still one lookup
             hit = self._fast.get(path.path)
             if hit is not None:
-                route = hit[0]
+                found: Route = hit[0]
                 path._params = hit[1]
-                if route.inline:
-                    self._call_inline(route, path)
+                if found.inline:
+                    self._call_inline(found, path)
                     return _DONE
-                return route.subsystem._put((path, route))
+                return found.subsystem._put((path, found))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
         if route is None:

@@ -221,7 +221,7 @@ class Subsystem:
                          for _ in range(self.concurrency)]
         await _run_hooks(self._on_start)
 
-    async def _stop(self) -> None:
+    async def _stop(self, *, run_hooks: bool = True) -> None:
         inbox = self._inbox
         if inbox is None:
             return
@@ -229,7 +229,8 @@ class Subsystem:
         for worker in self._workers:
             await worker
         self._abandon()
-        await _run_hooks(self._on_stop)
+        if run_hooks:
+            await _run_hooks(self._on_stop)
 
     def _abandon(self) -> None:
         """Forget the inbox and workers (after they finished, or were cancelled)."""
