@@ -473,3 +473,17 @@ async def test_a_subsystem_whose_on_start_fails_is_not_left_mounted() -> None:
         broken._on_start.clear()
         await kernel.mount(broken)  # fixed: mounts fine now
         assert await kernel.request("broken://x") == "x"
+
+
+async def test_batch_and_sequence_timeouts() -> None:
+    kernel = Kernel()
+
+    @kernel.route("t://slow/{n}")
+    async def slow(msg: Message) -> None:
+        await hyphal.sleep(5)
+
+    async with kernel:
+        with pytest.raises(TimeoutError, match="batch"):
+            await kernel.send_batch(["t://slow/1", "t://slow/2"], timeout=0.05)
+        with pytest.raises(TimeoutError, match="sequence"):
+            await kernel.send_sequence(["t://slow/1"], timeout=0.05)
