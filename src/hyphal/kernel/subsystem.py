@@ -29,6 +29,7 @@ from hyphal._core.tasks import TaskHandle
 from hyphal.kernel.message import Message, _current
 from hyphal.kernel.middleware import Handler, Middleware, compose, is_async
 from hyphal.kernel.paths import Pattern, parse_pattern, split_path
+from hyphal.kernel.routing import AmbiguousRoute
 from hyphal.kernel.stats import (
     BUCKETS,
     LATENCY_SAMPLE,
@@ -68,7 +69,7 @@ class Route:
         self.errors = 0
         self.hist = [0] * BUCKETS
         self.inline = False
-        self.call = compose(handler, ())
+        self.call: Callable[[Message], Awaitable[Any]]
         self.compile(())
 
     def compile(self, kernel_middleware: tuple[Middleware, ...]) -> None:
@@ -184,8 +185,6 @@ class Subsystem:
             return
         for other in self.routes:
             if other.kind == "route" and other.pattern.shape == route.pattern.shape:
-                from hyphal.kernel.routing import AmbiguousRoute
-
                 raise AmbiguousRoute(
                     f"route {route.pattern.text!r} is ambiguous with the registered "
                     f"{other.pattern.text!r}: both match the same paths with the same priority")
