@@ -79,10 +79,36 @@ __all__ = [
 ]
 
 # Capabilities above the core load lazily: name -> module that defines it.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Actor": "hyphal.actors",
+    "ActorRef": "hyphal.actors",
+    "ActorStatistics": "hyphal.actors",
+    "ActorSystem": "hyphal.actors",
+    "DeadLetter": "hyphal.actors",
+    "DeadLetters": "hyphal.actors",
+    "MailboxSpec": "hyphal.actors",
+    "MessageDropped": "hyphal.actors",
+    "SupervisionError": "hyphal.actors",
+    "Supervisor": "hyphal.actors",
+    "SupervisorStatistics": "hyphal.actors",
+    "SystemStatistics": "hyphal.actors",
+}
 
 if TYPE_CHECKING:
-    pass
+    from hyphal.actors import (
+        Actor,
+        ActorRef,
+        ActorStatistics,
+        ActorSystem,
+        DeadLetter,
+        DeadLetters,
+        MailboxSpec,
+        MessageDropped,
+        SupervisionError,
+        Supervisor,
+        SupervisorStatistics,
+        SystemStatistics,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,289 @@
+"""The runtime side of one actor: its mailbox, its current incarnation and its counters.
+
+Theory of operation
+-------------------
+A :class:`Cell` lives as long as the actor's name: it outlives crashes and restarts, and the
+:class:`~hyphal.actors.ref.ActorRef` handed to users points at it. Each *incarnation* is one
+instance of the user's class driven by :func:`run_incarnation` in a task of the system's
+``TaskGroup``:
+
+1. construct ``factory(*args)``; on a restart call ``on_restart(error)``; call ``on_start()``;
+2. loop: take the whole mailbox (one list swap), handle each message (``receive`` per message,
+   or ``receive_batch`` for runs of tells), then wait on the mailbox's wake-up future when it is
+   empty. An idle actor costs one suspended task and one future.
+3. end in one of three ways:
+
+   - *graceful*: the mailbox was closed (``ref.stop()``) and is drained -> ``on_stop()``, the
+     cell is finished;
+   - *crash*: a message raised -> the failing message's ask gets the exception, the messages
+     behind it go back to the front of the mailbox (or to dead letters), ``on_stop()`` runs and
+     the parent supervisor is told; it decides whether to start a new incarnation;
+   - *killed*: the supervisor cancelled the task (a sibling's failure under ``one_for_all`` or
+     ``rest_for_one``, an escalation, a shutdown) -> the message in flight is failed (an ask
+     gets :class:`~hyphal.BrokenResourceError`, a tell goes to dead letters), the rest of the
+     batch is kept.
+
+``generation`` counts incarnations, so a supervisor ignores a failure report from an
+incarnation it has already replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hyphal._core.errors import BrokenResourceError
+from hyphal._core.tasks import TaskHandle
+from hyphal.actors.actor import Actor
+from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
+from hyphal.actors.stats import ActorStatistics, LatencyRecorder
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hyphal.actors.ref import ActorRef
+    from hyphal.actors.supervisor import Supervisor
+    from hyphal.actors.system import ActorSystem
+
+__all__ = ["Cell", "run_incarnation"]
+
+logger = logging.getLogger("hyphal.actors")
+
+RUNNING, RESTARTING, STOPPING, STOPPED = "running", "restarting", "stopping", "stopped"
+_FAIRNESS_BATCH = 256
+"""After handling at least this many messages in one go, yield to the loop once."""
+
+
+class Cell:
+    """One actor's runtime state; see the module docs."""
+
+    __slots__ = ("actor", "args", "factory", "failed", "generation", "handle", "joiners",
+                 "killing", "latency", "mailbox", "name", "parent", "processed", "ref",
+                 "restarts", "spec", "state", "system")
+
+    def __init__(self, system: ActorSystem, parent: Supervisor, factory: Callable[..., Any],
+                 args: tuple[Any, ...], name: str, spec: MailboxSpec) -> None:
+        from hyphal.actors.ref import ActorRef
+
+        self.system = system
+        self.parent = parent
+        self.factory = factory
+        self.args = args
+        self.name = name
+        self.spec = spec
+        self.mailbox = Mailbox(spec)
+        self.ref: ActorRef[Any, Any] = ActorRef(self)
+        self.actor: Actor[Any, Any] | None = None
+        self.handle: TaskHandle[None] | None = None
+        self.state = RUNNING
+        self.generation = 0
+        self.killing = False
+        self.processed = 0
+        self.failed = 0
+        self.restarts = 0
+        self.latency: LatencyRecorder | None = None
+        self.joiners: list[asyncio.Future[None]] | None = None
+
+    def __repr__(self) -> str:
+        return f"<actor {self.name} {self.state}>"
+
+    # -- lifecycle driven by supervisors -----------------------------------------------------------
+
+    def start(self, error: BaseException | None) -> None:
+        """Start a new incarnation (the first one when ``error`` is None)."""
+        self.generation += 1
+        self.killing = False
+        if self.state == RESTARTING:
+            self.state = RUNNING
+        self.handle = self.system._spawn_task(run_incarnation, self, error, name=self.name)
+
+    def restart(self, error: BaseException) -> None:
+        """Start the next incarnation after a crash (the caller killed the old one)."""
+        self.restarts += 1
+        if not self.spec.keep_on_restart:
+            self.discard(self.mailbox.take(), "dropped at restart")
+        self.start(error)
+
+    async def kill(self) -> None:
+        """End the current incarnation now (it finishes its cleanup before this returns)."""
+        self.generation += 1  # a failure report racing with the kill is stale
+        handle = self.handle
+        if handle is None or handle.done():
+            return
+        self.killing = True
+        self.mailbox.waiter = None
+        handle.cancel()
+        try:
+            await handle
+        except asyncio.CancelledError:
+            if handle.cancelled():  # the incarnation re-raised: it was not our cancellation
+                return
+            raise
+
+    async def terminate(self, reason: str) -> None:
+        """Stop for good: kill the incarnation, fail what is queued, unregister."""
+        self.mailbox.close()
+        await self.kill()
+        self.finish(reason)
+
+    def finish(self, reason: str = "stopped") -> None:
+        """Mark the actor stopped; anything still queued goes to dead letters."""
+        if self.state == STOPPED:
+            return
+        self.state = STOPPED
+        self.mailbox.close()
+        self.discard(self.mailbox.take(), reason)
+        self.system._retire(self)
+        self.parent._forget(self)
+        joiners, self.joiners = self.joiners, None
+        for fut in joiners or ():
+            if not fut.done():
+                fut.set_result(None)
+
+    def discard(self, msgs: list[Any], reason: str) -> None:
+        """Route messages that will never be handled: asks fail, tells become dead letters."""
+        for msg in msgs:
+            if type(msg) is Ask:
+                if not msg.fut.done():
+                    msg.fut.set_exception(BrokenResourceError(
+                        f"actor {self.name!r} {reason} before it handled this ask"))
+            else:
+                self.system.dead_letters.publish(self.name, msg, reason)
+
+    def crashed(self, error: BaseException, generation: int) -> None:
+        self.state = RESTARTING if self.state == RUNNING else self.state
+        self.parent._child_failed(self, error, generation)
+
+    # -- statistics --------------------------------------------------------------------------------
+
+    def statistics(self) -> ActorStatistics:
+        lat = self.latency
+        return ActorStatistics(
+            name=self.name,
+            state=self.state,
+            mailbox_depth=len(self.mailbox.queue),
+            processed=self.processed,
+            failed=self.failed,
+            restarts=self.restarts,
+            dropped=self.mailbox.dropped,
+            asks=lat.count if lat else 0,
+            ask_latency_mean=lat.total / lat.count if lat and lat.count else 0.0,
+            ask_latency_p50=lat.percentile(0.5) if lat else 0.0,
+            ask_latency_p99=lat.percentile(0.99) if lat else 0.0,
+            ask_latency_max=lat.max if lat else 0.0,
+        )
+
+
+async def _call_on_stop(actor: Actor[Any, Any], cell: Cell) -> None:
+    try:
+        await actor.on_stop()
+    except Exception:
+        logger.exception("on_stop of actor %r raised; ignored", cell.name)
+
+
+async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
+    """Drive one instance of the actor until it stops, crashes or is killed."""
+    generation = cell.generation
+    try:
+        actor = cell.factory(*cell.args)
+        if not isinstance(actor, Actor):
+            raise TypeError(f"spawn() needs an Actor subclass (or a factory returning an "
+                            f"Actor); {cell.factory!r} returned {actor!r}")
+        actor._hyphal_cell = cell
+        cell.actor = actor
+        if error is not None:
+            await actor.on_restart(error)
+        await actor.on_start()
+    except Exception as exc:
+        cell.failed += 1
+        logger.debug("actor %r failed to start: %r", cell.name, exc)
+        cell.crashed(exc, generation)
+        return
+    except asyncio.CancelledError:
+        if cell.killing:
+            return
+        raise
+
+    mb = cell.mailbox
+    receive = actor.receive
+    receive_batch = getattr(actor, "receive_batch", None)
+    loop = asyncio.get_running_loop()
+    batch: list[Any] = []
+    i = j = 0  # the message (or run of messages) in hand is batch[i:j]
+    try:
+        while True:
+            if not mb.queue:
+                if mb.limit < 0:
+                    break  # closed and drained: a graceful stop
+                fut: asyncio.Future[None] = loop.create_future()
+                mb.waiter = fut
+                await fut
+                continue
+            batch = mb.take()
+            if receive_batch is None:
+                for i, msg in enumerate(batch):  # noqa: B007 - i is read by the handlers
+                    if type(msg) is Ask:
+                        reply = msg.fut
+                        if reply.done():  # timed out or cancelled while queued
+                            continue
+                        result = await receive(msg.msg)
+                        if not reply.done():
+                            reply.set_result(result)
+                    else:
+                        await receive(msg)
+            else:
+                n = len(batch)
+                i = 0
+                while i < n:
+                    msg = batch[i]
+                    if type(msg) is Ask:
+                        j = i + 1
+                        reply = msg.fut
+                        if not reply.done():
+                            result = await receive(msg.msg)
+                            if not reply.done():
+                                reply.set_result(result)
+                    else:
+                        j = i + 1
+                        while j < n and type(batch[j]) is not Ask:
+                            j += 1
+                        await receive_batch(batch[i:j])
+                    i = j
+            cell.processed += len(batch)
+            if len(batch) >= _FAIRNESS_BATCH and mb.queue:
+                batch = []
+                await asyncio.sleep(0)
+            batch = []
+    except Exception as exc:
+        if receive_batch is None or type(batch[i]) is Ask:
+            j = i + 1  # one message failed (a run of tells when receive_batch raised)
+        cell.processed += i
+        cell.failed += 1
+        for msg in batch[i:j]:
+            if type(msg) is Ask and not msg.fut.done():
+                msg.fut.set_exception(exc)
+        _keep_rest(cell, batch[j:], "dropped at restart")
+        await _call_on_stop(actor, cell)
+        cell.crashed(exc, generation)
+        return
+    except asyncio.CancelledError:
+        if batch:
+            if receive_batch is None or type(batch[i]) is Ask:
+                j = i + 1
+            cell.processed += i
+            cell.discard(batch[i:j], "interrupted")
+            mb.put_back(batch[j:])
+        if not cell.killing:
+            raise
+        await _call_on_stop(actor, cell)
+        return
+    await _call_on_stop(actor, cell)
+    cell.finish()
+
+
+def _keep_rest(cell: Cell, rest: list[Any], reason: str) -> None:
+    if cell.spec.keep_on_restart:
+        cell.mailbox.put_back(rest)
+    else:
+        cell.discard(rest, reason)
