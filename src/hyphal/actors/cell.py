@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
-from hyphal._core.tasks import TaskHandle
 from hyphal.actors.actor import Actor
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder
@@ -51,6 +51,8 @@ __all__ = ["Cell", "run_incarnation"]
 logger = logging.getLogger("hyphal.actors")
 
 RUNNING, RESTARTING, STOPPING, STOPPED = "running", "restarting", "stopping", "stopped"
+_NO_BATCH: list[Any] = []
+_NO_REST: Iterator[Any] = iter(())
 _FAIRNESS_BATCH = 256
 """After handling at least this many messages in one go, yield to the loop once."""
 
@@ -75,7 +77,7 @@ class Cell:
         self.mailbox = Mailbox(spec)
         self.ref: ActorRef[Any, Any] = ActorRef(self)
         self.actor: Actor[Any, Any] | None = None
-        self.handle: TaskHandle[None] | None = None
+        self.handle: asyncio.Task[None] | None = None
         self.state = RUNNING
         self.generation = 0
         self.killing = False
@@ -92,11 +94,14 @@ class Cell:
 
     def start(self, error: BaseException | None) -> None:
         """Start a new incarnation (the first one when ``error`` is None)."""
+        if self.system._state != 1:  # shutting down: nothing (re)starts
+            self.finish("stopped at shutdown")
+            return
         self.generation += 1
         self.killing = False
         if self.state == RESTARTING:
             self.state = RUNNING
-        self.handle = self.system._spawn_task(run_incarnation, self, error, name=self.name)
+        self.handle = self.system._spawn_task(run_incarnation(self, error), self.name)
 
     def restart(self, error: BaseException) -> None:
         """Start the next incarnation after a crash (the caller killed the old one)."""
@@ -108,18 +113,13 @@ class Cell:
     async def kill(self) -> None:
         """End the current incarnation now (it finishes its cleanup before this returns)."""
         self.generation += 1  # a failure report racing with the kill is stale
-        handle = self.handle
-        if handle is None or handle.done():
+        task = self.handle
+        if task is None or task.done():
             return
         self.killing = True
         self.mailbox.waiter = None
-        handle.cancel()
-        try:
-            await handle
-        except asyncio.CancelledError:
-            if handle.cancelled():  # the incarnation re-raised: it was not our cancellation
-                return
-            raise
+        task.cancel()
+        await asyncio.wait((task,))  # unlike 'await task', our own cancellation stays ours
 
     async def terminate(self, reason: str) -> None:
         """Stop for good: kill the incarnation, fail what is queued, unregister."""
@@ -209,7 +209,8 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
     receive = actor.receive
     receive_batch = getattr(actor, "receive_batch", None)
     loop = asyncio.get_running_loop()
-    batch: list[Any] = []
+    batch: list[Any] = _NO_BATCH  # shared constants keep an idle actor's frame small
+    rest = _NO_REST
     i = j = 0  # the message (or run of messages) in hand is batch[i:j]
     try:
         while True:
@@ -222,7 +223,8 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                 continue
             batch = mb.take()
             if receive_batch is None:
-                for i, msg in enumerate(batch):  # noqa: B007 - i is read by the handlers
+                rest = iter(batch)  # on a crash, what is left in it is what comes after
+                for msg in rest:
                     if type(msg) is Ask:
                         reply = msg.fut
                         if reply.done():  # timed out or cancelled while queued
@@ -252,11 +254,14 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                     i = j
             cell.processed += len(batch)
             if len(batch) >= _FAIRNESS_BATCH and mb.queue:
-                batch = []
+                batch = _NO_BATCH
                 await asyncio.sleep(0)
-            batch = []
+            batch = _NO_BATCH
     except Exception as exc:
-        if receive_batch is None or type(batch[i]) is Ask:
+        if receive_batch is None:
+            i = len(batch) - len(list(rest)) - 1
+            j = i + 1
+        elif type(batch[i]) is Ask:
             j = i + 1  # one message failed (a run of tells when receive_batch raised)
         cell.processed += i
         cell.failed += 1
@@ -269,7 +274,10 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         return
     except asyncio.CancelledError:
         if batch:
-            if receive_batch is None or type(batch[i]) is Ask:
+            if receive_batch is None:
+                i = len(batch) - len(list(rest)) - 1
+                j = i + 1
+            elif type(batch[i]) is Ask:
                 j = i + 1
             cell.processed += i
             cell.discard(batch[i:j], "interrupted")

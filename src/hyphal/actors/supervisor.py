@@ -86,7 +86,7 @@ class Supervisor:
         self.escalations = 0
         self._history: deque[float] = deque()
         self._events: Channel[tuple[Cell | Supervisor, BaseException, int]] = Channel(None)
-        self._handle = system._spawn_task(self._run, name=f"supervisor {name}")
+        self._handle = system._spawn_task(self._run(), name=f"supervisor {name}", track=True)
 
     def __repr__(self) -> str:
         return f"<Supervisor {self.name} {self.strategy} children={len(self.children)}>"

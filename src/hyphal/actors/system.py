@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
 from hyphal._core.cancel import move_on_after
 from hyphal._core.errors import BrokenResourceError
-from hyphal._core.tasks import TaskGroup, TaskHandle
 from hyphal.actors.actor import Actor
 from hyphal.actors.cell import STOPPED, Cell
 from hyphal.actors.mailbox import MailboxSpec
@@ -98,7 +97,8 @@ class ActorSystem:
         self._shutdown_timeout = shutdown_timeout
         self._names: dict[str, Cell | Supervisor] = {}
         self._counter = itertools.count(1)
-        self._tg: TaskGroup | None = None
+        self._state = 0  # 0 new, 1 running, 2 closing/closed
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._root: Supervisor | None = None
         self._failure: BaseException | None = None
         self._spawned = 0
@@ -111,11 +111,10 @@ class ActorSystem:
         return f"<ActorSystem {self.name} actors={self._spawned - self._stopped}>"
 
     async def __aenter__(self) -> ActorSystem:
-        if self._tg is not None:
+        if self._state != 0:
             raise RuntimeError("an ActorSystem can be entered only once; create a new one")
         self._loop = asyncio.get_running_loop()
-        self._tg = TaskGroup(name=f"actor system {self.name}")
-        await self._tg.__aenter__()
+        self._state = 1
         strategy, max_restarts, within = self._root_args
         self._root = Supervisor(self, None, "root", strategy, max_restarts=max_restarts,
                                 within=within)
@@ -123,19 +122,21 @@ class ActorSystem:
 
     async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool | None:
-        assert self._tg is not None and self._root is not None
+        assert self._root is not None
         try:
             if et is None and self._failure is None:
                 await self._stop_gracefully()
-            await self._root.terminate("stopped at shutdown")
         finally:
+            self._state = 2  # from here on nothing starts or restarts
             self._close_supervisors(self._root)
-            suppressed = await self._tg.__aexit__(et, exc, tb)
+            await self._root.terminate("stopped at shutdown")
+            while self._tasks:
+                await asyncio.wait(list(self._tasks))
         if self._failure is not None and et is None:
             raise SupervisionError(
                 f"an actor failure escalated past the root supervisor of {self.name!r}: "
                 f"{self._failure!r}") from self._failure
-        return suppressed
+        return None
 
     async def _stop_gracefully(self) -> None:
         assert self._root is not None
@@ -215,14 +216,19 @@ class ActorSystem:
 
     # -- internals used by cells and supervisors ----------------------------------------------
 
-    def _spawn_task(self, fn: Callable[..., Any], *args: Any, name: str) -> TaskHandle[Any]:
-        if self._tg is None:
-            raise RuntimeError("the ActorSystem is not running: use 'async with ActorSystem() "
-                               "as system:'")
-        return self._tg.spawn(fn, *args, name=name)
+    def _spawn_task(self, coro: Coroutine[Any, Any, None], name: str, *,
+                    track: bool = False) -> asyncio.Task[None]:
+        """Run ``coro`` as a plain task: an idle actor costs one suspended task and no task
+        group bookkeeping (its cell holds the task). Every coroutine handed here reports its
+        own failures. ``track``: also wait for it at shutdown (supervisors)."""
+        task = self._loop.create_task(coro, name=name)
+        if track:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return task
 
     def _register_name(self, name: str | None, kind: Any) -> str:
-        if self._tg is None:
+        if self._state != 1:
             raise RuntimeError("the ActorSystem is not running: use 'async with ActorSystem() "
                                "as system:'")
         if name is None:
