@@ -95,20 +95,18 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from hyphal.actors import (
-        Actor,
-        ActorRef,
-        ActorStatistics,
-        ActorSystem,
-        DeadLetter,
-        DeadLetters,
-        MailboxSpec,
-        MessageDropped,
-        SupervisionError,
-        Supervisor,
-        SupervisorStatistics,
-        SystemStatistics,
-    )
+    from hyphal.actors import Actor as Actor
+    from hyphal.actors import ActorRef as ActorRef
+    from hyphal.actors import ActorStatistics as ActorStatistics
+    from hyphal.actors import ActorSystem as ActorSystem
+    from hyphal.actors import DeadLetter as DeadLetter
+    from hyphal.actors import DeadLetters as DeadLetters
+    from hyphal.actors import MailboxSpec as MailboxSpec
+    from hyphal.actors import MessageDropped as MessageDropped
+    from hyphal.actors import SupervisionError as SupervisionError
+    from hyphal.actors import Supervisor as Supervisor
+    from hyphal.actors import SupervisorStatistics as SupervisorStatistics
+    from hyphal.actors import SystemStatistics as SystemStatistics
 
 
 def __getattr__(name: str) -> Any:

@@ -147,7 +147,7 @@ class Cell:
             if type(msg) is Ask:
                 if not msg.fut.done():
                     msg.fut.set_exception(BrokenResourceError(
-                        f"actor {self.name!r} {reason} before it handled this ask"))
+                        f"actor {self.name!r} could not answer this ask: {reason}"))
             else:
                 self.system.dead_letters.publish(self.name, msg, reason)
 

@@ -144,6 +144,8 @@ class ActorRef(Generic[Msg, Reply]):
         not started on it yet); :class:`MessageDropped` if a full drop-policy mailbox
         discarded it; ``ValueError`` for a negative or NaN timeout.
         """
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
         fut: asyncio.Future[Any] = self._cell.system._loop.create_future()
         req = Ask(msg, fut)
         mb = self._mb
@@ -162,8 +164,6 @@ class ActorRef(Generic[Msg, Reply]):
                 return cast(Reply, await fut)
             finally:
                 self._record(perf_counter() - start)
-        if not timeout >= 0:
-            raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
         timer = DeadlineTimer(self._cell.system._loop, current_time() + timeout,
                               lambda: _time_out(fut, self._cell.name, timeout))
         try:

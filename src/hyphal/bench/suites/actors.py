@@ -12,14 +12,14 @@ import asyncio
 import gc
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import hyphal
 from hyphal._core.runner import loop_factory
 from hyphal.bench._harness import BenchContext, best_of
 
-# -- the actors under test ------------------------------------------------------------------------
+# -- the actors under test ------------------------------------------------------------
 
 
 class _Counter(hyphal.Actor[Any, int]):
@@ -56,12 +56,12 @@ class _QueueActor:
         return await fut
 
 
-def _on_loop(fn: Callable[[], Awaitable[float]]) -> float:
+def _on_loop(fn: Callable[[], Coroutine[Any, Any, float]]) -> float:
     with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
         return runner.run(fn())
 
 
-# -- tell throughput --------------------------------------------------------------------------------
+# -- tell throughput ------------------------------------------------------------
 
 
 def _tells_hyphal(n: int) -> float:
@@ -96,7 +96,7 @@ def _tells_asyncio(n: int) -> float:
 def _pykka_actor() -> Any:
     import pykka
 
-    class Counter(pykka.ThreadingActor):  # type: ignore[misc]
+    class Counter(pykka.ThreadingActor):
         def __init__(self) -> None:
             super().__init__()
             self.count = 0
@@ -121,7 +121,7 @@ def _tells_pykka(n: int) -> float:
         ref.stop()
 
 
-# -- ask round trips ---------------------------------------------------------------------------------
+# -- ask round trips ------------------------------------------------------------
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -177,7 +177,7 @@ def _asks_pykka(n: int) -> list[float]:
         ref.stop()
 
 
-# -- idle memory ---------------------------------------------------------------------------------------
+# -- idle memory ------------------------------------------------------------
 
 
 def _memory(n: int, impl: str) -> float:
@@ -204,7 +204,7 @@ def _memory(n: int, impl: str) -> float:
     return _on_loop(go)
 
 
-# -- the suite ------------------------------------------------------------------------------------------
+# -- the suite ------------------------------------------------------------
 
 
 def run(ctx: BenchContext) -> None:
