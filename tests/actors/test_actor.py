@@ -261,3 +261,61 @@ async def test_shutdown_fails_queued_asks_when_the_body_raises() -> None:
     with pytest.raises(hyphal.BrokenResourceError):
         await pending
     assert not ref.alive
+
+
+async def test_shutdown_timeout_kills_an_actor_stuck_in_receive() -> None:
+    log: list[Any] = []
+    start = hyphal.current_time()
+    async with ActorSystem(shutdown_timeout=0.05) as system:
+        ref = system.spawn(Recorder, log)
+        ref.tell(("sleep", 30))
+        pending = asyncio.ensure_future(ref.ask("get"))
+        await hyphal.checkpoint()
+    assert hyphal.current_time() - start < 5
+    assert log == ["start", "stop"]
+    with pytest.raises(hyphal.BrokenResourceError):
+        await pending
+
+
+async def test_cancelling_the_task_that_runs_the_system_stops_every_actor() -> None:
+    refs: list[hyphal.ActorRef[Any, Any]] = []
+    started = asyncio.Event()
+
+    async def run_system() -> None:
+        async with ActorSystem() as system:
+            refs.extend(system.spawn(Recorder) for _ in range(3))
+            started.set()
+            await hyphal.sleep(30)
+
+    task = asyncio.ensure_future(run_system())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not any(ref.alive for ref in refs)
+    with pytest.raises(hyphal.BrokenResourceError):
+        await refs[0].ask("get")
+
+
+async def test_an_actor_can_spawn_and_ask_other_actors() -> None:
+    class Parent(Actor[int, int]):
+        async def on_start(self) -> None:
+            self.child = self.system.spawn(Counter, 100, name=f"{self.name}-child")
+
+        async def receive(self, msg: int) -> int:
+            return await self.child.ask(msg)
+
+    async with ActorSystem() as system:
+        parent = system.spawn(Parent, name="parent")
+        assert await parent.ask(5) == 105
+        assert system.lookup("parent-child") is not None
+
+
+async def test_stop_is_idempotent_and_join_on_a_stopped_actor_returns() -> None:
+    async with ActorSystem() as system:
+        ref = system.spawn(Counter)
+        ref.stop()
+        ref.stop()
+        await ref.join()
+        await ref.join()
+        assert ref.statistics().state == "stopped"

@@ -201,9 +201,10 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         cell.crashed(exc, generation)
         return
     except asyncio.CancelledError:
-        if cell.killing:
-            return
-        raise
+        if not cell.killing:
+            cell.finish("cancelled")
+            raise
+        return
 
     mb = cell.mailbox
     receive = actor.receive
@@ -212,6 +213,9 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
     batch: list[Any] = _NO_BATCH  # shared constants keep an idle actor's frame small
     rest = _NO_REST
     i = j = 0  # the message (or run of messages) in hand is batch[i:j]
+    msg: Any = None
+    reply: Any = None
+    result: Any = None
     try:
         while True:
             if not mb.queue:
@@ -253,6 +257,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                         await receive_batch(batch[i:j])
                     i = j
             cell.processed += len(batch)
+            msg = reply = result = None  # hold no user objects while idle
             if len(batch) >= _FAIRNESS_BATCH and mb.queue:
                 batch = _NO_BATCH
                 await asyncio.sleep(0)
@@ -273,6 +278,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         cell.crashed(exc, generation)
         return
     except asyncio.CancelledError:
+        mb.waiter = None
         if batch:
             if receive_batch is None:
                 i = len(batch) - len(list(rest)) - 1
@@ -282,7 +288,8 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
             cell.processed += i
             cell.discard(batch[i:j], "interrupted")
             mb.put_back(batch[j:])
-        if not cell.killing:
+        if not cell.killing:  # cancelled from outside (the loop is shutting down): gone
+            cell.finish("cancelled")
             raise
         await _call_on_stop(actor, cell)
         return
