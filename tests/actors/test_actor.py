@@ -126,7 +126,7 @@ async def test_ask_timeout_raises_and_the_actor_keeps_working() -> None:
             await ref.ask("skipped?", timeout=0.01)
         seen = await ref.ask("get", timeout=5)
         assert "skipped?" not in seen
-        assert ref.statistics().asks == 3
+        assert ref.statistics().asks == 1  # answered; the timed-out ones are not
         with pytest.raises(ValueError, match="timeout"):
             await ref.ask("get", timeout=-1)
 

@@ -93,6 +93,8 @@ async def test_one_for_all_restarts_every_child_and_fails_a_sibling_in_flight_as
         b.tell("crash")
         with pytest.raises(hyphal.BrokenResourceError, match="interrupted"):
             await slow
+        while any(ref.statistics().restarts == 0 for ref in (a, b, c)):
+            await hyphal.sleep(0.001)
         states = await _settle(a, b, c)
         assert states == [("a", [], 2), ("b", [], 2), ("c", [], 2)]
         assert Worker.restarts_seen == {x: ["Boom('b')"] for x in "abc"}

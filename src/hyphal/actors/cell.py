@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
@@ -60,9 +61,9 @@ _FAIRNESS_BATCH = 256
 class Cell:
     """One actor's runtime state; see the module docs."""
 
-    __slots__ = ("actor", "args", "factory", "failed", "generation", "handle", "joiners",
-                 "killing", "latency", "mailbox", "name", "parent", "processed", "ref",
-                 "restarts", "spec", "state", "system")
+    __slots__ = ("actor", "args", "asks", "factory", "failed", "generation", "handle",
+                 "joiners", "killing", "latency", "mailbox", "name", "parent", "processed",
+                 "ref", "restarts", "spec", "state", "system")
 
     def __init__(self, system: ActorSystem, parent: Supervisor, factory: Callable[..., Any],
                  args: tuple[Any, ...], name: str, spec: MailboxSpec) -> None:
@@ -84,6 +85,7 @@ class Cell:
         self.processed = 0
         self.failed = 0
         self.restarts = 0
+        self.asks = 0
         self.latency: LatencyRecorder | None = None
         self.joiners: list[asyncio.Future[None]] | None = None
 
@@ -155,6 +157,14 @@ class Cell:
         self.state = RESTARTING if self.state == RUNNING else self.state
         self.parent._child_failed(self, error, generation)
 
+    def answered(self, req: Ask) -> None:
+        """Count an answered ask and record its round trip so far."""
+        self.asks += 1
+        lat = self.latency
+        if lat is None:
+            lat = self.latency = LatencyRecorder()
+        lat.recent.append(perf_counter() - req.sent)
+
     # -- statistics --------------------------------------------------------------------------------
 
     def statistics(self) -> ActorStatistics:
@@ -167,11 +177,11 @@ class Cell:
             failed=self.failed,
             restarts=self.restarts,
             dropped=self.mailbox.dropped,
-            asks=lat.count if lat else 0,
-            ask_latency_mean=lat.total / lat.count if lat and lat.count else 0.0,
+            asks=self.asks,
+            ask_latency_mean=lat.mean() if lat else 0.0,
             ask_latency_p50=lat.percentile(0.5) if lat else 0.0,
             ask_latency_p99=lat.percentile(0.99) if lat else 0.0,
-            ask_latency_max=lat.max if lat else 0.0,
+            ask_latency_max=lat.max() if lat else 0.0,
         )
 
 
@@ -236,6 +246,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                         result = await receive(msg.msg)
                         if not reply.done():
                             reply.set_result(result)
+                            cell.answered(msg)
                     else:
                         await receive(msg)
             else:
@@ -250,6 +261,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                             result = await receive(msg.msg)
                             if not reply.done():
                                 reply.set_result(result)
+                                cell.answered(msg)
                     else:
                         j = i + 1
                         while j < n and type(batch[j]) is not Ask:
@@ -273,6 +285,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         for msg in batch[i:j]:
             if type(msg) is Ask and not msg.fut.done():
                 msg.fut.set_exception(exc)
+                cell.answered(msg)
         _keep_rest(cell, batch[j:], "dropped at restart")
         await _call_on_stop(actor, cell)
         cell.crashed(exc, generation)

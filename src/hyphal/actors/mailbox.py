@@ -66,13 +66,15 @@ class MailboxSpec:
 
 
 class Ask:
-    """The envelope of an ``ask``: the message and the future its reply resolves."""
+    """The envelope of an ``ask``: the message, the future its reply resolves, and when it was
+    sent (``perf_counter`` seconds, for the ask latency statistics)."""
 
-    __slots__ = ("fut", "msg")
+    __slots__ = ("fut", "msg", "sent")
 
-    def __init__(self, msg: Any, fut: asyncio.Future[Any]) -> None:
+    def __init__(self, msg: Any, fut: asyncio.Future[Any], sent: float) -> None:
         self.msg = msg
         self.fut = fut
+        self.sent = sent
 
 
 class Outcome(enum.Enum):

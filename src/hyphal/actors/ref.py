@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from hyphal._core.errors import BrokenResourceError, HyphalError, WouldBlock
 from hyphal._core.timing import DeadlineTimer, current_time
 from hyphal.actors.mailbox import Ask, Outcome
-from hyphal.actors.stats import ActorStatistics, LatencyRecorder
+from hyphal.actors.stats import ActorStatistics
 
 if TYPE_CHECKING:
     from hyphal.actors.cell import Cell
@@ -40,11 +40,12 @@ class ActorRef(Generic[Msg, Reply]):
     type of its ``receive``, so a type checker flags ``ref.tell(wrong_type)``.
     """
 
-    __slots__ = ("__weakref__", "_cell", "_mb")
+    __slots__ = ("__weakref__", "_cell", "_loop", "_mb")
 
     def __init__(self, cell: Cell) -> None:
         self._cell = cell
         self._mb = cell.mailbox
+        self._loop = cell.system._loop
 
     def __repr__(self) -> str:
         return f"<ActorRef {self._cell.name} {self._cell.state}>"
@@ -135,19 +136,24 @@ class ActorRef(Generic[Msg, Reply]):
 
     # -- request/reply -------------------------------------------------------------------------
 
-    async def ask(self, msg: Msg, *, timeout: float | None = None) -> Reply:
-        """Send ``msg`` and wait for the actor's reply (what its ``receive`` returns).
+    def ask(self, msg: Msg, *, timeout: float | None = None) -> Awaitable[Reply]:
+        """Send ``msg``; ``await`` the result to get the actor's reply (what its ``receive``
+        returns).
 
-        Raises whatever ``receive`` raised for this message; :class:`~hyphal.BrokenResourceError`
-        at once if the actor is stopped (or if it stops or is restarted before replying);
-        ``TimeoutError`` after ``timeout`` seconds (the message is skipped if the actor has
-        not started on it yet); :class:`MessageDropped` if a full drop-policy mailbox
-        discarded it; ``ValueError`` for a negative or NaN timeout.
+        Raises (when awaited) whatever ``receive`` raised for this message;
+        :class:`~hyphal.BrokenResourceError` if the actor stops or is restarted before replying;
+        ``TimeoutError`` after ``timeout`` seconds (the message is skipped if the actor has not
+        started on it yet); :class:`MessageDropped` if a full drop-policy mailbox discarded it.
+        Raises at once: :class:`~hyphal.BrokenResourceError` if the actor is stopped,
+        ``ValueError`` for a negative or NaN timeout.
+
+        No task is created: the actor resolves a future, so an ask costs two task switches.
         """
-        if timeout is not None and not timeout >= 0:
-            raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
-        fut: asyncio.Future[Any] = self._cell.system._loop.create_future()
-        req = Ask(msg, fut)
+        if timeout is not None:
+            if not timeout >= 0:
+                raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        req = Ask(msg, fut, perf_counter())
         mb = self._mb
         q = mb.queue
         if len(q) < mb.limit:
@@ -157,27 +163,28 @@ class ActorRef(Generic[Msg, Reply]):
                 mb.waiter = None
                 w.set_result(None)
         else:
-            await self.send(req)  # type: ignore[arg-type]
-        start = perf_counter()
-        if timeout is None:
             try:
-                return cast(Reply, await fut)
-            finally:
-                self._record(perf_counter() - start)
-        timer = DeadlineTimer(self._cell.system._loop, current_time() + timeout,
+                self._offer_slow(req)  # raises BrokenResourceError when stopped
+            except WouldBlock:
+                return self._ask_later(req, timeout)
+        if timeout is None:
+            return fut
+        return self._wait_reply(fut, timeout)
+
+    async def _ask_later(self, req: Ask, timeout: float | None) -> Reply:
+        """An ask that has to wait for room in a full ``BLOCK`` mailbox first."""
+        await self.send(req)  # type: ignore[arg-type]
+        if timeout is None:
+            return cast(Reply, await req.fut)
+        return await self._wait_reply(req.fut, timeout)
+
+    async def _wait_reply(self, fut: asyncio.Future[Any], timeout: float) -> Reply:
+        timer = DeadlineTimer(self._loop, current_time() + timeout,
                               lambda: _time_out(fut, self._cell.name, timeout))
         try:
             return cast(Reply, await fut)
         finally:
             timer.cancel()
-            self._record(perf_counter() - start)
-
-    def _record(self, seconds: float) -> None:
-        cell = self._cell
-        lat = cell.latency
-        if lat is None:
-            lat = cell.latency = LatencyRecorder()
-        lat.add(seconds)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -196,7 +203,7 @@ class ActorRef(Generic[Msg, Reply]):
         cell = self._cell
         if cell.state == "stopped":
             return
-        fut: asyncio.Future[None] = cell.system._loop.create_future()
+        fut: asyncio.Future[None] = self._loop.create_future()
         if cell.joiners is None:
             cell.joiners = []
         cell.joiners.append(fut)

@@ -9,23 +9,13 @@ __all__ = ["ActorStatistics", "LatencyRecorder", "SupervisorStatistics", "System
 
 
 class LatencyRecorder:
-    """Keeps a count, a sum, the maximum and the most recent ``window`` samples (seconds), from
-    which percentiles are computed on demand. Recording costs an append."""
+    """Keeps the most recent ``window`` samples (seconds); the mean, maximum and percentiles
+    are computed over them on demand, so recording costs one ``deque.append``."""
 
-    __slots__ = ("count", "max", "recent", "total")
+    __slots__ = ("recent",)
 
     def __init__(self, window: int = 1024) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.max = 0.0
         self.recent: deque[float] = deque(maxlen=window)
-
-    def add(self, seconds: float) -> None:
-        self.count += 1
-        self.total += seconds
-        if seconds > self.max:
-            self.max = seconds
-        self.recent.append(seconds)
 
     def percentile(self, q: float) -> float:
         """The ``q`` quantile (0..1) of the recent samples; 0.0 when there are none."""
@@ -33,6 +23,12 @@ class LatencyRecorder:
             return 0.0
         ordered = sorted(self.recent)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def mean(self) -> float:
+        return sum(self.recent) / len(self.recent) if self.recent else 0.0
+
+    def max(self) -> float:
+        return max(self.recent, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +51,7 @@ class ActorStatistics:
     ask_latency_p50: float
     ask_latency_p99: float
     ask_latency_max: float
-    """Ask round trips in seconds, as seen by the callers (p50/p99 over the last 1024)."""
+    """Ask round trips in seconds as seen by the callers, over the last 1024 asks."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,7 @@ def run(ctx: BenchContext) -> None:
 
     n = ctx.scale(100_000, 30_000)
     n_pykka = ctx.scale(30_000, 10_000)
-    repeat = ctx.scale(3, 2)
+    repeat = ctx.scale(5, 5)  # cheap cases: more alternations tame the machine noise
     ctx.progress(f"tell throughput ({n} tells, then one ask)")
     fns: dict[str, Callable[[], float]] = {
         "hyphal": lambda: _tells_hyphal(n) / n,
