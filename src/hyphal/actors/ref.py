@@ -149,9 +149,8 @@ class ActorRef(Generic[Msg, Reply]):
 
         No task is created: the actor resolves a future, so an ask costs two task switches.
         """
-        if timeout is not None:
-            if not timeout >= 0:
-                raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
         fut: asyncio.Future[Any] = self._loop.create_future()
         req = Ask(msg, fut, perf_counter())
         mb = self._mb
