@@ -13,7 +13,7 @@ from hyphal.cli import cli
 
 
 @pytest.mark.parametrize(("suite", "impls"), [
-    ("actors", {"hyphal", "asyncio actor", "pykka"}),
+    ("actors", {"hyphal", "hyphal tell_batch", "asyncio actor", "pykka"}),
     ("streams", {"hyphal", "asyncio.Queue stages", "asyncio.Queue relay"}),
 ])
 def test_bench_suite_smoke_reports(tmp_path: Path, suite: str, impls: set[str]) -> None:

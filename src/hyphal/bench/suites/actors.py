@@ -1,7 +1,8 @@
 """``hyphal bench actors``: hyphal actors side by side with pykka's ThreadingActor and a minimal
 asyncio actor (a task reading an ``asyncio.Queue``; asks carry a future).
 
-Cases: tell throughput (N tells, then one ask that proves they were all handled), sequential
+Cases: tell throughput (N tells, then one ask that proves they were all handled; also with
+``tell_batch`` and ``receive_batch``), sequential
 ask round trips (p50 and p99), and the memory of 10k idle actors. hyphal and the asyncio actor
 run on the same loop kind (uvloop when installed); pykka runs on its own threads.
 """
@@ -29,6 +30,11 @@ class _Counter(hyphal.Actor[Any, int]):
     async def receive(self, msg: Any) -> int:
         self.count += 1
         return self.count
+
+
+class _BatchCounter(_Counter):
+    async def receive_batch(self, msgs: list[Any]) -> None:
+        self.count += len(msgs)
 
 
 class _QueueActor:
@@ -72,6 +78,20 @@ def _tells_hyphal(n: int) -> float:
             tell = ref.tell
             for i in range(n):
                 tell(i)
+            assert await ref.ask(None) == n + 1
+            return time.perf_counter() - start
+
+    return _on_loop(go)
+
+
+def _tell_batches_hyphal(n: int) -> float:
+    async def go() -> float:
+        async with hyphal.ActorSystem() as system:
+            ref = system.spawn(_BatchCounter)
+            start = time.perf_counter()
+            tell_batch = ref.tell_batch
+            for i in range(0, n, 1000):
+                tell_batch(range(i, min(n, i + 1000)))
             assert await ref.ask(None) == n + 1
             return time.perf_counter() - start
 
@@ -230,11 +250,13 @@ def run(ctx: BenchContext) -> None:
     fns: dict[str, Callable[[], float]] = {
         "hyphal": lambda: _tells_hyphal(n) / n,
         "asyncio actor": lambda: _tells_asyncio(n) / n,
+        "hyphal tell_batch": lambda: _tell_batches_hyphal(n) / n,
     }
     if have_pykka:
         fns["pykka"] = lambda: _tells_pykka(n_pykka) / n_pykka
     for impl, per_msg in best_of(repeat, fns).items():
-        ctx.record("tell throughput", impl, 1 / per_msg, "msg/s")
+        note = "tell_batch of 1000, receive_batch" if impl == "hyphal tell_batch" else ""
+        ctx.record("tell throughput", impl, 1 / per_msg, "msg/s", note=note)
     ctx.goal("tell throughput", "hyphal", "asyncio actor", 2.0)
     if have_pykka:
         ctx.goal("tell throughput", "hyphal", "pykka", 20.0)
