@@ -129,15 +129,30 @@ class _Pumps:
 
         self.tasks.append(asyncio.get_running_loop().create_task(pump()))
 
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        if self.tasks:
-            await asyncio.wait(self.tasks)
+    @staticmethod
+    async def drain(setup: Callable[[_Pumps], Callable[[], Awaitable[list[Any]]]],
+                    on_exit: Callable[[], object] = lambda: None) -> Chunks:
+        """``setup(pumps)`` starts the pumps and returns the receive function; then yield what
+        it returns until the channel ends, and raise the first pump error if any. On the way
+        out (also early) stop the pumps and call ``on_exit``. Everything happens inside the
+        generator, so nothing starts unless the consumer iterates, and cleanup always runs."""
+        pumps = _Pumps()
+        try:
+            receive = setup(pumps)
+            while True:
+                try:
+                    chunk = await receive()
+                except EndOfChannel:
+                    break
+                yield chunk
+            if pumps.error is not None:
+                raise pumps.error
+        finally:
+            for task in pumps.tasks:
+                task.cancel()
+            if pumps.tasks:
+                await asyncio.wait(pumps.tasks)
+            on_exit()
 
 
 class Stream(Generic[T]):
@@ -343,24 +358,21 @@ class Stream(Generic[T]):
         _check_positive("size", size)
         meter = self._meter
 
-        async def buffered(up: Chunks) -> Chunks:
+        def buffered(up: Chunks) -> Chunks:
             ch: Channel[Any] = Channel(size, overflow, spill_dir=spill_dir)
-            meter.channels.append(ch)
-            pumps = _Pumps()
-            pumps.start(up, ch.send_batch, ch)
-            try:
-                while True:
-                    try:
-                        chunk = await ch.recv_many(CHUNK_SIZE)
-                    except EndOfChannel:
-                        break
-                    yield chunk
-                pumps.check()
-            finally:
-                await pumps.stop()
-                meter.channels.remove(ch)
-                meter.dropped += ch.statistics().dropped
+
+            def setup(pumps: _Pumps) -> Callable[[], Awaitable[list[Any]]]:
+                meter.channels.append(ch)
+                pumps.start(up, ch.send_batch, ch)
+                return lambda: ch.recv_many(CHUNK_SIZE)
+
+            def done() -> None:
+                if ch in meter.channels:
+                    meter.channels.remove(ch)
+                    meter.dropped += ch.statistics().dropped
                 ch.close()
+
+            return _Pumps.drain(setup, done)
 
         return self._then(buffered)
 
@@ -370,25 +382,15 @@ class Stream(Generic[T]):
         streams = (self, *others)
         meter = _Meter(tuple(s._meter for s in streams))
 
-        async def merged() -> Chunks:
+        def setup(pumps: _Pumps) -> Callable[[], Awaitable[list[Any]]]:
             ch: Channel[list[Any]] = Channel(len(streams))
-            pumps = _Pumps()
             for s in streams:
                 handle = ch.clone()  # the channel closes once every input is done
                 pumps.start(s._open(), handle.send, handle)
             ch.close()
-            try:
-                while True:
-                    try:
-                        chunk = await ch.recv()
-                    except EndOfChannel:
-                        break
-                    yield chunk
-                pumps.check()
-            finally:
-                await pumps.stop()
+            return ch.recv
 
-        return Stream(merged, meter)
+        return Stream(lambda: _Pumps.drain(setup), meter)
 
     # -- sinks ---------------------------------------------------------------------------------
 
@@ -488,25 +490,23 @@ async def _map_concurrent(up: Chunks, fn: Callable[[Any], Any], limit: int,
             await asyncio.wait(leftovers)
 
 
-async def _batch_timed(up: Chunks, size: int, timeout: float) -> Chunks:
+def _batch_timed(up: Chunks, size: int, timeout: float) -> Chunks:
     ch: Channel[Any] = Channel(size)
-    pumps = _Pumps()
-    pumps.start(up, ch.send_batch, ch)
-    try:
-        while True:
-            try:
-                batch = await ch.recv_many(size)
-            except EndOfChannel:
-                break
-            if len(batch) < size:
-                with move_on_at(current_time() + timeout):
-                    while len(batch) < size:
-                        try:
-                            batch.extend(await ch.recv_many(size - len(batch)))
-                        except EndOfChannel:
-                            break
-            yield [batch]
-        pumps.check()
-    finally:
-        await pumps.stop()
+
+    def setup(pumps: _Pumps) -> Callable[[], Awaitable[list[Any]]]:
+        pumps.start(up, ch.send_batch, ch)
+        return next_batch
+
+    async def next_batch() -> list[Any]:
+        batch = await ch.recv_many(size)  # the first item starts the clock
+        if len(batch) < size:
+            with move_on_at(current_time() + timeout):
+                while len(batch) < size:
+                    try:
+                        batch.extend(await ch.recv_many(size - len(batch)))
+                    except EndOfChannel:
+                        break
+        return [batch]
+
+    return _Pumps.drain(setup)
 
