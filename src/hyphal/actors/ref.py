@@ -69,7 +69,7 @@ class ActorRef(Generic[Msg, Reply]):
         wait for room), the drop policies discard a message into dead letters. A message to a
         stopped actor goes to ``system.dead_letters``.
         """
-        mb = self._mb
+        mb = self._mb  # Mailbox.offer, inlined: this is the hottest path
         q = mb.queue
         if len(q) < mb.limit:
             q.append(msg)
@@ -153,7 +153,7 @@ class ActorRef(Generic[Msg, Reply]):
             raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
         fut: asyncio.Future[Any] = self._loop.create_future()
         req = Ask(msg, fut, perf_counter())
-        mb = self._mb
+        mb = self._mb  # Mailbox.offer, inlined
         q = mb.queue
         if len(q) < mb.limit:
             q.append(req)

@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 import tracemalloc
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import hyphal
@@ -149,18 +149,20 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+async def _round_trips(ask: Callable[[int], Awaitable[Any]], n: int) -> list[float]:
+    clock = time.perf_counter
+    out = []
+    for i in range(n):
+        t0 = clock()
+        await ask(i)
+        out.append(clock() - t0)
+    return out
+
+
 def _asks_hyphal(n: int) -> list[float]:
     async def go() -> list[float]:
         async with hyphal.ActorSystem() as system:
-            ref = system.spawn(_Counter)
-            ask = ref.ask
-            clock = time.perf_counter
-            out = []
-            for i in range(n):
-                t0 = clock()
-                await ask(i)
-                out.append(clock() - t0)
-            return out
+            return await _round_trips(system.spawn(_Counter).ask, n)
 
     with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
         return runner.run(go())
@@ -169,13 +171,7 @@ def _asks_hyphal(n: int) -> list[float]:
 def _asks_asyncio(n: int) -> list[float]:
     async def go() -> list[float]:
         actor = _QueueActor()
-        ask = actor.ask
-        clock = time.perf_counter
-        out = []
-        for i in range(n):
-            t0 = clock()
-            await ask(i)
-            out.append(clock() - t0)
+        out = await _round_trips(actor.ask, n)
         actor.task.cancel()
         return out
 
