@@ -38,20 +38,23 @@ class _BatchCounter(_Counter):
 
 
 class _QueueActor:
-    """The minimal asyncio actor: one task, one queue; an ask is ``(msg, future)``."""
+    """The minimal asyncio actor: one task reading one queue and awaiting the same user code
+    as the hyphal actor (``_Counter.receive``); an ask is ``(msg, future)``."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.count = 0
+        self.state = _Counter()
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         get = self.queue.get
+        receive = self.state.receive
         while True:
             msg = await get()
-            self.count += 1
             if type(msg) is tuple:
-                msg[1].set_result(self.count)
+                msg[1].set_result(await receive(msg[0]))
+            else:
+                await receive(msg)
 
     def tell(self, msg: Any) -> None:
         self.queue.put_nowait(msg)
