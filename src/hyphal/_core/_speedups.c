@@ -595,38 +595,103 @@ static PyTypeObject ChannelCoreType = {
 };
 
 /* ------------------------------------------------------------------------------------------ */
-/* select's fast path                                                                          */
+/* select                                                                                     */
 
-static PyObject *str_channel;
+typedef struct {
+    PyObject_HEAD
+    PyObject *channel;
+} RecvOpBase;
 
-/* select_ready(ops, RecvOp): if an operation can complete at once and every operation before
- * it is a receive that certainly cannot, perform it and return an awaitable of (index, item).
- * Return None when the Python implementation has to decide (send operations, rendezvous,
- * spilling or closed channels, nothing ready). */
 static PyObject *
-select_ready(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+ROB_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    if (nargs != 2 || !PyTuple_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "select_ready(ops: tuple, recv_op_type)");
+    PyObject *channel;
+    if (!PyArg_ParseTuple(args, "O:RecvOp", &channel)) {
         return NULL;
     }
-    PyObject *ops = args[0];
-    PyObject *recv_type = args[1];
-    Py_ssize_t n = PyTuple_GET_SIZE(ops);
+    RecvOpBase *self = (RecvOpBase *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->channel = Py_NewRef(channel);
+    return (PyObject *)self;
+}
+
+static int
+ROB_traverse(RecvOpBase *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->channel);
+    return 0;
+}
+
+static int
+ROB_clear(RecvOpBase *self)
+{
+    Py_CLEAR(self->channel);
+    return 0;
+}
+
+static void
+ROB_dealloc(RecvOpBase *self)
+{
+    PyObject_GC_UnTrack(self);
+    ROB_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef ROB_members[] = {
+    {"channel", T_OBJECT, offsetof(RecvOpBase, channel), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject RecvOpBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal._core._speedups.RecvOpBase",
+    .tp_basicsize = sizeof(RecvOpBase),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The receive operation of hyphal.select (its channel, for the C fast path).",
+    .tp_new = ROB_new,
+    .tp_dealloc = (destructor)ROB_dealloc,
+    .tp_traverse = (traverseproc)ROB_traverse,
+    .tp_clear = (inquiry)ROB_clear,
+    .tp_members = ROB_members,
+};
+
+static PyObject *select_fallback = NULL; /* select.py's _select(ops, timeout) */
+static PyObject *str_timeout;
+
+/* select(*ops, timeout=None): when an operation can complete at once and every operation
+ * before it is a receive that certainly cannot, perform it and return an awaitable of
+ * (index, item). Everything else (send operations, rendezvous, spilling or closed channels,
+ * nothing ready, waiting) is decided by the Python implementation. */
+static PyObject *
+c_select(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    PyObject *timeout = Py_None;
+    if (kwnames != NULL) {
+        Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t k = 0; k < nkw; k++) {
+            PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+            if (PyUnicode_Compare(name, str_timeout) != 0) {
+                PyErr_Format(PyExc_TypeError,
+                             "select() got an unexpected keyword argument '%U'", name);
+                return NULL;
+            }
+            timeout = args[n + k];
+        }
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *op = PyTuple_GET_ITEM(ops, i);
-        if ((PyObject *)Py_TYPE(op) != recv_type) {
-            Py_RETURN_NONE;
+        PyObject *op = args[i];
+        if (!PyObject_TypeCheck(op, &RecvOpBaseType)) {
+            break;
         }
-        PyObject *ch = PyObject_GetAttr(op, str_channel);
-        if (ch == NULL) {
-            return NULL;
-        }
-        if (!PyObject_TypeCheck(ch, &ChannelCoreType)) {
-            Py_DECREF(ch);
-            Py_RETURN_NONE;
+        PyObject *ch = ((RecvOpBase *)op)->channel;
+        if (ch == NULL || !PyObject_TypeCheck(ch, &ChannelCoreType)) {
+            break;
         }
         ChannelCore *core = (ChannelCore *)ch;
+        Py_INCREF(ch);
         PyObject *item = take_front(core);
         if (item != NULL) {
             Py_DECREF(ch);
@@ -643,20 +708,36 @@ select_ready(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             return ready_new(pair);
         }
-        if (PyErr_Occurred()) {
-            Py_DECREF(ch);
-            return NULL;
-        }
-        int w = waiting(core->sw);
+        int w = PyErr_Occurred() ? -1 : waiting(core->sw);
         Py_ssize_t limit = core->limit;
         Py_DECREF(ch);
         if (w < 0) {
             return NULL;
         }
         if (w || limit <= 0) { /* a waiting sender, rendezvous, spilling or closed */
-            Py_RETURN_NONE;
+            break;
         }
     }
+    if (select_fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "hyphal.select is not initialised");
+        return NULL;
+    }
+    PyObject *ops = PyTuple_New(n);
+    if (ops == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(ops, i, Py_NewRef(args[i]));
+    }
+    PyObject *res = PyObject_CallFunctionObjArgs(select_fallback, ops, timeout, NULL);
+    Py_DECREF(ops);
+    return res;
+}
+
+static PyObject *
+set_select_fallback(PyObject *module, PyObject *fn)
+{
+    Py_XSETREF(select_fallback, Py_NewRef(fn));
     Py_RETURN_NONE;
 }
 
@@ -664,8 +745,10 @@ select_ready(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* module                                                                                     */
 
 static PyMethodDef module_methods[] = {
-    {"select_ready", (PyCFunction)(void (*)(void))select_ready, METH_FASTCALL,
-     "The fast path of hyphal.select (see channel.py and select.py)."},
+    {"select", (PyCFunction)(void (*)(void))c_select, METH_FASTCALL | METH_KEYWORDS,
+     "hyphal.select with its ready-receive fast path in C (see select.py)."},
+    {"set_select_fallback", set_select_fallback, METH_O,
+     "Install the Python implementation select() falls back to."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -690,10 +773,10 @@ PyInit__speedups(void)
     INTERN(str_recv_nowait_slow, "_recv_nowait_slow");
     INTERN(str_anext_slow, "_anext_slow");
     INTERN(str_admit_senders, "_admit_senders");
-    INTERN(str_channel, "channel");
+    INTERN(str_timeout, "timeout");
 #undef INTERN
     if (PyType_Ready(&RingType) < 0 || PyType_Ready(&ReadyType) < 0 ||
-        PyType_Ready(&ChannelCoreType) < 0) {
+        PyType_Ready(&ChannelCoreType) < 0 || PyType_Ready(&RecvOpBaseType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&speedups_module);
@@ -709,7 +792,8 @@ PyInit__speedups(void)
     DONE = (PyObject *)done; /* kept for the life of the process */
     if (PyModule_AddObjectRef(m, "Ring", (PyObject *)&RingType) < 0 ||
         PyModule_AddObjectRef(m, "Ready", (PyObject *)&ReadyType) < 0 ||
-        PyModule_AddObjectRef(m, "ChannelCore", (PyObject *)&ChannelCoreType) < 0) {
+        PyModule_AddObjectRef(m, "ChannelCore", (PyObject *)&ChannelCoreType) < 0 ||
+        PyModule_AddObjectRef(m, "RecvOpBase", (PyObject *)&RecvOpBaseType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -210,8 +210,8 @@ elif _speedups is not None:
 else:
     _ChannelCore = _PyChannelCore
 
-select_ready: Any = _speedups.select_ready if _speedups is not None else None
-"""The C fast path of :func:`hyphal.select`, when compiled."""
+speedups: Any = _speedups
+"""The compiled module, or None (pure Python)."""
 
 SPEEDUPS = _speedups is not None
 """True when the C fast paths are in use (set ``HYPHAL_PURE_PYTHON=1`` to turn them off)."""
@@ -738,14 +738,27 @@ class ChannelClone(Generic[T]):
         self.close()
 
 
-class RecvOp(Generic[T]):
+class _PyRecvOpBase:
+    __slots__ = ("channel",)
+
+    def __init__(self, channel: Channel[Any]) -> None:
+        self.channel = channel
+
+
+if TYPE_CHECKING:
+    _RecvOpBase = _PyRecvOpBase
+elif _speedups is not None:
+    _RecvOpBase = _speedups.RecvOpBase  # the C select reads the channel from the C struct
+else:
+    _RecvOpBase = _PyRecvOpBase
+
+
+class RecvOp(_RecvOpBase, Generic[T]):
     """A receive that :func:`hyphal.select` may perform."""
 
-    __slots__ = ("channel",)
+    __slots__ = ()
     sending = False
-
-    def __init__(self, channel: Channel[T]) -> None:
-        self.channel = channel
+    channel: Channel[T]
 
     def try_now(self) -> tuple[bool, Any]:
         ch = self.channel

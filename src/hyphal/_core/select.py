@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from hyphal._core.channel import DELIVERED_NOTE, RecvOp, SendOp, _Waiter
-from hyphal._core.channel import select_ready as _select_ready
+from hyphal._core.channel import speedups as _speedups
 from hyphal._core.timing import DeadlineTimer, current_time
 
 __all__ = ["select"]
@@ -39,10 +39,6 @@ def select(*ops: Op, timeout: float | None = None) -> Awaitable[tuple[int, Any]]
     for no operations. If an operation can happen at once, ``select()`` performs it as it is
     called: await what it returns.
     """
-    if _select_ready is not None:
-        ready = _select_ready(ops, RecvOp)
-        if ready is not None:
-            return ready  # type: ignore[no-any-return]
     return _select(ops, timeout)
 
 
@@ -95,3 +91,8 @@ async def _select(ops: tuple[Op, ...], timeout: float | None) -> tuple[int, Any]
             timer.cancel()
         for op, w in zip(ops, waiters, strict=True):
             op.channel._remove_waiter(w, op.sending)
+
+
+if _speedups is not None:  # the same function with its ready-receive fast path in C
+    _speedups.set_select_fallback(_select)
+    select = _speedups.select
