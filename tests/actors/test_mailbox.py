@@ -31,7 +31,7 @@ def test_full_mailbox_outcomes_per_policy() -> None:
     oldest = Mailbox(MailboxSpec(capacity=2, overflow=Overflow.DROP_OLDEST))
     oldest.offer("a")
     oldest.offer("b")
-    assert oldest.offer_full("c") == (Outcome.ACCEPTED, "a")
+    assert oldest.offer_full("c") == (Outcome.EVICTED, "a")
     assert oldest.take() == ["b", "c"]
     assert oldest.dropped == 1
 

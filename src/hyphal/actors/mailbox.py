@@ -81,7 +81,9 @@ class Outcome(enum.Enum):
     """What :meth:`Mailbox.offer_full` did with a message that found the fast path shut."""
 
     ACCEPTED = "accepted"
-    """Queued (an older message may have been evicted: see the returned value)."""
+    """Queued."""
+    EVICTED = "evicted"
+    """Queued by ``DROP_OLDEST``, which evicted the oldest message (returned)."""
     FULL = "full"
     """A ``BLOCK`` mailbox is full: the sender has to wait for room."""
     REJECTED = "rejected"
@@ -125,7 +127,7 @@ class Mailbox:
 
     def offer_full(self, msg: Any) -> tuple[Outcome, Any]:
         """Apply the overflow policy to ``msg``; returns the outcome and the message that was
-        discarded (the evicted oldest one for ``DROP_OLDEST``, ``msg`` itself when rejected)."""
+        discarded (the evicted oldest one, or ``msg`` itself when rejected; else None)."""
         if self.limit < 0:
             return Outcome.CLOSED, msg
         if self.offer(msg):
@@ -138,7 +140,7 @@ class Mailbox:
             return Outcome.REJECTED, msg
         evicted = self.queue.pop(0)
         self.queue.append(msg)
-        return Outcome.ACCEPTED, evicted
+        return Outcome.EVICTED, evicted
 
     def take(self) -> list[Any]:
         """Everything queued, oldest first; the mailbox is empty afterwards."""

@@ -112,13 +112,11 @@ class ActorRef(Generic[Msg, Reply]):
         cell = self._cell
         outcome, discarded = cell.mailbox.offer_full(msg)
         if outcome is Outcome.ACCEPTED:
-            if discarded is not None:  # DROP_OLDEST evicted a message
-                self._drop(discarded)
             return
         if outcome is Outcome.FULL:
             raise WouldBlock(f"the mailbox of actor {cell.name!r} is full; await ref.send(msg) "
                              f"to wait for room, or use a drop policy")
-        if outcome is Outcome.REJECTED:
+        if outcome is not Outcome.CLOSED:  # EVICTED (the oldest) or REJECTED (this one)
             self._drop(discarded)
             return
         if type(msg) is Ask:
