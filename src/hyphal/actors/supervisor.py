@@ -176,6 +176,7 @@ class Supervisor:
 
     async def _escalate(self, child: Cell | Supervisor, error: BaseException) -> None:
         self.escalations += 1
+        self.system._escalations += 1
         logger.warning("supervisor %r gave up after %d restarts within %s s (last: %r in %r); "
                        "escalating", self.name, len(self._history) - 1, self.within, error,
                        child.name)

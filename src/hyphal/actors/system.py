@@ -95,7 +95,7 @@ class ActorSystem:
         self.dead_letters = DeadLetters()
         self._root_args = (strategy, max_restarts, within)
         self._shutdown_timeout = shutdown_timeout
-        self._names: dict[str, Cell | Supervisor] = {}
+        self._names: dict[str, Cell] = {}  # live actors
         self._counter = itertools.count(1)
         self._state = 0  # 0 new, 1 running, 2 closing/closed
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -106,6 +106,7 @@ class ActorSystem:
         self._retired_processed = 0
         self._retired_failed = 0
         self._retired_restarts = 0
+        self._escalations = 0
 
     def __repr__(self) -> str:
         return f"<ActorSystem {self.name} actors={self._spawned - self._stopped}>"
@@ -178,7 +179,7 @@ class ActorSystem:
     def lookup(self, name: str) -> ActorRef[Any, Any] | None:
         """The live actor called ``name``, or None."""
         cell = self._names.get(name)
-        return cell.ref if isinstance(cell, Cell) else None
+        return cell.ref if cell is not None else None
 
     def tell(self, name: str, msg: Any) -> None:
         """Tell the actor called ``name``; with no such actor the message becomes a dead
@@ -198,7 +199,7 @@ class ActorSystem:
         return await ref.ask(msg, timeout=timeout)
 
     def statistics(self) -> SystemStatistics:
-        cells = [c for c in self._names.values() if isinstance(c, Cell)]
+        cells = list(self._names.values())
         return SystemStatistics(
             actors_live=len(cells),
             actors_spawned=self._spawned,
@@ -206,13 +207,9 @@ class ActorSystem:
             messages_processed=self._retired_processed + sum(c.processed for c in cells),
             failures=self._retired_failed + sum(c.failed for c in cells),
             restarts=self._retired_restarts + sum(c.restarts for c in cells),
-            escalations=self._escalations(self._root) if self._root else 0,
+            escalations=self._escalations,
             dead_letters=self.dead_letters.count,
         )
-
-    def _escalations(self, sup: Supervisor) -> int:
-        return sup.escalations + sum(self._escalations(c) for c in sup.children
-                                     if isinstance(c, Supervisor))
 
     # -- internals used by cells and supervisors ----------------------------------------------
 
@@ -237,8 +234,8 @@ class ActorSystem:
             while name in self._names:
                 name = f"{base}-{next(self._counter)}"
         elif name in self._names:
-            raise ValueError(f"an actor or supervisor named {name!r} already exists in "
-                             f"system {self.name!r}; names must be unique")
+            raise ValueError(f"an actor named {name!r} already exists in system "
+                             f"{self.name!r}; names must be unique")
         return name
 
     def _adopt(self, cell: Cell) -> None:
