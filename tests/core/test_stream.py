@@ -6,6 +6,8 @@ import asyncio
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hyphal
 from hyphal import Channel, Overflow, Stream
@@ -231,3 +233,54 @@ async def test_bad_arguments_are_rejected() -> None:
         s.map(str, concurrency=2)
     with pytest.raises(ValueError, match="timeout"):
         s.batch(2, timeout=-1)
+
+
+@settings(max_examples=20)
+@given(st.integers(min_value=0, max_value=2**32), st.sampled_from(list(Overflow)),
+       st.integers(min_value=1, max_value=32))
+def test_property_random_cancellations_lose_nothing_or_count_every_drop(
+        seed: int, policy: Overflow, size: int) -> None:
+    """Whatever the timing of the cancelled receives, BLOCK and SPILL deliver every item in
+    order, and the drop policies deliver an ordered subsequence plus an exact drop count."""
+    rng = random.Random(seed)
+    n = 500
+
+    async def main() -> tuple[list[int], int]:
+        stream = Stream.from_iterable(range(n), chunk_size=rng.randint(1, 64)).buffer(
+            size, policy)
+        sink: Channel[int] = Channel(rng.randint(1, 8))
+        got: list[int] = []
+        async with hyphal.TaskGroup() as tg:
+            tg.spawn(stream.to, sink)
+            while True:
+                with hyphal.move_on_after(rng.choice([0, 0, 0.0001, 0.0005])):
+                    try:
+                        got.append(await sink.recv())
+                    except hyphal.EndOfChannel:
+                        break
+        return got, stream.statistics().dropped
+
+    got, dropped = hyphal.run(main)
+    assert got == sorted(set(got))
+    if policy in (Overflow.BLOCK, Overflow.SPILL):
+        assert got == list(range(n)) and dropped == 0
+    else:
+        assert len(got) + dropped == n
+
+
+async def test_cancelling_the_consumer_tears_the_pipeline_down() -> None:
+    source: Channel[int] = Channel(None)
+    for i in range(1000):
+        source.send_nowait(i)
+    tasks_before = len(asyncio.all_tasks())
+
+    async def consume() -> None:
+        async for _ in Stream.from_channel(source).buffer(8).merge(
+                Stream.from_iterable(range(10**9))):
+            await hyphal.sleep(0)
+
+    with hyphal.move_on_after(0.02):
+        await consume()
+    await hyphal.sleep(0.01)
+    assert len(asyncio.all_tasks()) == tasks_before
+    assert source.closed

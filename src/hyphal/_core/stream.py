@@ -101,7 +101,7 @@ def _is_async(fn: Callable[..., Any]) -> bool:
 
 class _Pumps:
     """Background tasks that drive upstream chains into a channel; their first error is kept
-    and re-raised to the consumer; :meth:`stop` cancels whatever still runs."""
+    and re-raised to the consumer by :meth:`drain`, which also cancels whatever still runs."""
 
     __slots__ = ("error", "tasks")
 
@@ -116,8 +116,6 @@ class _Pumps:
                 async with aclosing(chunks):
                     async for chunk in chunks:
                         await put(chunk)
-            except ClosedResourceError:
-                pass  # the consumer went away
             except Exception as exc:
                 if self.error is None:
                     self.error = exc
@@ -425,11 +423,13 @@ class Stream(Generic[T]):
         were sent. Stops early, quietly, if the channel gets closed -- the pipeline upstream is
         then closed too. ``close``: close this handle of the channel at the end."""
         sent = 0
+        send = channel.send
         try:
             async with aclosing(self.chunks()) as chunks:
                 async for chunk in chunks:
-                    await channel.send_batch(chunk)
-                    sent += len(chunk)
+                    for item in chunk:  # item by item, so the count stays exact on a close
+                        await send(item)
+                        sent += 1
         except ClosedResourceError:
             pass
         finally:
