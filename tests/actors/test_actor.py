@@ -176,7 +176,7 @@ async def test_tell_batch_and_receive_batch_get_runs_of_tells() -> None:
 
 async def test_bounded_mailbox_block_policy_waits_for_room() -> None:
     async with ActorSystem() as system:
-        ref = system.spawn(Recorder, mailbox=MailboxSpec(capacity=2))
+        ref = system.spawn(Recorder, mailbox=2)  # short for MailboxSpec(capacity=2)
         ref.tell(("sleep", 0.02))
         await hyphal.checkpoint()  # the actor takes the first message and sleeps
         ref.tell(1)

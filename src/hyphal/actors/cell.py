@@ -160,10 +160,12 @@ class Cell:
     def answered(self, req: Ask) -> None:
         """Count an answered ask and record its round trip so far."""
         self.asks += 1
-        lat = self.latency
-        if lat is None:
-            lat = self.latency = LatencyRecorder()
-        lat.recent.append(perf_counter() - req.sent)
+        (self.latency or self.new_latency()).recent.append(perf_counter() - req.sent)
+
+    def new_latency(self) -> LatencyRecorder:
+        """The latency recorder, made on the first answered ask (idle actors carry none)."""
+        lat = self.latency = LatencyRecorder()
+        return lat
 
     # -- statistics --------------------------------------------------------------------------------
 
@@ -220,6 +222,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
     receive = actor.receive
     receive_batch = getattr(actor, "receive_batch", None)
     loop = asyncio.get_running_loop()
+    clock = perf_counter
     batch: list[Any] = _NO_BATCH  # shared constants keep an idle actor's frame small
     rest = _NO_REST
     i = j = 0  # the message (or run of messages) in hand is batch[i:j]
@@ -246,7 +249,9 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                         result = await receive(msg.msg)
                         if not reply.done():
                             reply.set_result(result)
-                            cell.answered(msg)
+                            cell.asks += 1  # Cell.answered, inlined
+                            lat = cell.latency or cell.new_latency()
+                            lat.recent.append(clock() - msg.sent)
                     else:
                         await receive(msg)
             else:

@@ -94,19 +94,20 @@ class Supervisor:
     # -- building the tree ---------------------------------------------------------------------
 
     def spawn(self, actor: Callable[..., Actor[M, R]], *args: Any, name: str | None = None,
-              mailbox: MailboxSpec | None = None) -> ActorRef[M, R]:
+              mailbox: MailboxSpec | int | None = None) -> ActorRef[M, R]:
         """Start ``actor(*args)`` under this supervisor and return its reference.
 
         ``actor`` is an :class:`~hyphal.Actor` subclass (or a factory returning an instance);
         restarts call it again with the same ``args``. ``name`` must be unique in the system
         (default: the class name and a number). ``mailbox``: a :class:`MailboxSpec`
-        (default unbounded). ``on_start`` runs before ``spawn`` returns unless it waits.
+        (default unbounded; a number is short for ``MailboxSpec(capacity=n)``). The actor
+        starts (``on_start``) on the next loop iteration; messages sent before wait for it.
 
         Raises ``ValueError`` for a taken name, ``RuntimeError`` if the system is not running.
         """
         system = self.system
-        cell = Cell(system, self, actor, args, system._register_name(name, actor),
-                    mailbox or MailboxSpec())
+        spec = mailbox if isinstance(mailbox, MailboxSpec) else MailboxSpec(capacity=mailbox)
+        cell = Cell(system, self, actor, args, system._register_name(name, actor), spec)
         self.children.append(cell)
         system._adopt(cell)
         cell.start(None)

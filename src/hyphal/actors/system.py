@@ -166,7 +166,7 @@ class ActorSystem:
         return self._root
 
     def spawn(self, actor: Callable[..., Actor[M, R]], *args: Any, name: str | None = None,
-              mailbox: MailboxSpec | None = None) -> ActorRef[M, R]:
+              mailbox: MailboxSpec | int | None = None) -> ActorRef[M, R]:
         """Start ``actor(*args)`` under the root supervisor; see :meth:`Supervisor.spawn`."""
         return self.root.spawn(actor, *args, name=name, mailbox=mailbox)
 
