@@ -4,12 +4,16 @@ The public names are re-exported lazily from :mod:`hyphal` (``hyphal.Actor``,
 ``hyphal.ActorSystem`` ...); importing this package directly works too.
 """
 
+import logging
+
 from hyphal.actors.actor import Actor
 from hyphal.actors.mailbox import MailboxSpec
 from hyphal.actors.ref import ActorRef, MessageDropped
 from hyphal.actors.stats import ActorStatistics, SupervisorStatistics, SystemStatistics
 from hyphal.actors.supervisor import Strategy, SupervisionError, Supervisor
 from hyphal.actors.system import ActorSystem, DeadLetter, DeadLetters
+
+logging.getLogger("hyphal.actors").addHandler(logging.NullHandler())  # the app decides
 
 __all__ = [
     "Actor",

@@ -154,6 +154,8 @@ class Cell:
                 self.system.dead_letters.publish(self.name, msg, reason)
 
     def crashed(self, error: BaseException, generation: int) -> None:
+        logger.warning("actor %r crashed; its supervisor %r decides what happens next",
+                       self.name, self.parent.name, exc_info=error)
         self.state = RESTARTING if self.state == RUNNING else self.state
         self.parent._child_failed(self, error, generation)
 
@@ -209,7 +211,6 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         await actor.on_start()
     except Exception as exc:
         cell.failed += 1
-        logger.debug("actor %r failed to start: %r", cell.name, exc)
         cell.crashed(exc, generation)
         return
     except asyncio.CancelledError:

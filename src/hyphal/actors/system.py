@@ -1,4 +1,4 @@
-"""The actor system: spawns actors into one task group, names them, and collects dead letters."""
+"""The actor system: runs actors under a root supervisor, names them, collects dead letters."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class DeadLetters:
 class ActorSystem:
     """Runs actors: ``async with hyphal.ActorSystem() as system: ref = system.spawn(...)``.
 
-    Every actor runs as a task of the system's task group, under the *root supervisor*
+    Every actor runs as its own task (one per incarnation), under the *root supervisor*
     (``strategy``, ``max_restarts`` within ``within`` seconds; defaults: ``one_for_one``, 3
     restarts in 5 s). Leaving the ``async with`` block stops every actor gracefully (each
     handles what is already in its mailbox, then ``on_stop``), waiting at most
