@@ -4,6 +4,7 @@ with the original arguments, asks to crashing actors, and no message lost across
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any, ClassVar
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import hyphal
 from hyphal import Actor, ActorSystem, MailboxSpec
+from hyphal.actors import Strategy
 
 
 class Boom(Exception):
@@ -222,3 +224,43 @@ def test_no_message_is_lost_under_restarts(messages: list[int], chunk: int) -> N
 
     log = hyphal.run(main)
     assert log == [m for m in messages if m % 7 != 0]
+
+
+@pytest.mark.parametrize("strategy", ["one_for_one", "one_for_all", "rest_for_one"])
+async def test_asks_never_hang_under_random_crashes(strategy: Strategy) -> None:
+    """Every ask finishes -- with a reply, the crash it caused, or BrokenResourceError for one
+    interrupted by a sibling's restart -- and the system shuts down cleanly."""
+    rng = random.Random(strategy)
+    async with ActorSystem() as system:
+        sup = system.supervisor(strategy, max_restarts=10_000, within=1)
+        refs = [sup.spawn(Worker, name) for name in "vwxyz"]
+        outcomes: list[str] = []
+        asked = 0
+
+        async def one_ask(ref: hyphal.ActorRef[Any, Any], msg: Any) -> None:
+            try:
+                await ref.ask(msg, timeout=10)
+                outcomes.append("reply")
+            except Boom:
+                outcomes.append("crash")
+            except hyphal.BrokenResourceError:
+                outcomes.append("interrupted")
+
+        async with hyphal.TaskGroup() as tg:
+            for _ in range(300):
+                ref = rng.choice(refs)
+                roll = rng.random()
+                asked += roll < 0.5
+                if roll < 0.1:
+                    tg.spawn(one_ask, ref, "crash")
+                elif roll < 0.2:
+                    tg.spawn(one_ask, ref, ("sleep", 0.001))
+                elif roll < 0.5:
+                    tg.spawn(one_ask, ref, "state")
+                else:
+                    ref.tell(rng.random())
+                if rng.random() < 0.2:
+                    await hyphal.sleep(0)
+        assert len(outcomes) == asked  # every ask finished, none timed out
+        assert "crash" in outcomes and "reply" in outcomes
+        assert all(ref.alive for ref in refs)
