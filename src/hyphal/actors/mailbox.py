@@ -50,6 +50,8 @@ class MailboxSpec:
 
     capacity: int | None = None
     overflow: Overflow = Overflow.BLOCK
+    """``DROP_OLDEST`` shifts the queue for each eviction (O(capacity)): keep such mailboxes
+    modest (thousands, not millions)."""
     keep_on_restart: bool = True
 
     def __post_init__(self) -> None:

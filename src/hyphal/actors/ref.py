@@ -81,7 +81,9 @@ class ActorRef(Generic[Msg, Reply]):
         self._offer_slow(msg)
 
     def tell_batch(self, msgs: Iterable[Msg]) -> None:
-        """``tell`` each message, in order, waking the actor once."""
+        """``tell`` each message, in order, waking the actor once. On a bounded mailbox that
+        runs out of room, each message meets the overflow policy in turn (under ``BLOCK``,
+        :class:`~hyphal.WouldBlock` is raised and the messages before it stay queued)."""
         mb = self._mb
         q = mb.queue
         items = list(msgs)
