@@ -46,7 +46,7 @@ from collections.abc import (
 )
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from hyphal._core.cancel import move_on_at
 from hyphal._core.channel import Channel, ChannelClone, Overflow
@@ -254,8 +254,16 @@ class Stream(Generic[T]):
 
         return Stream(open_chunks, self._meter)
 
-    def map(self, fn: Callable[[T], U] | Callable[[T], Awaitable[U]], *,
-            concurrency: int = 1, ordered: bool = True) -> Stream[U]:
+    @overload
+    def map(self, fn: Callable[[T], Awaitable[U]], *, concurrency: int = 1,
+            ordered: bool = True) -> Stream[U]: ...
+
+    @overload
+    def map(self, fn: Callable[[T], U], *, concurrency: int = 1,
+            ordered: bool = True) -> Stream[U]: ...
+
+    def map(self, fn: Callable[[T], Any], *, concurrency: int = 1,
+            ordered: bool = True) -> Stream[Any]:
         """Apply ``fn`` to every item. With ``concurrency=n`` (``fn`` must be async), up to
         ``n`` calls run at once as tasks; results keep the input order unless
         ``ordered=False`` (then they come as they finish). Raises ``ValueError`` for
@@ -283,7 +291,7 @@ class Stream(Generic[T]):
 
         return self._then(smap)
 
-    def filter(self, predicate: Callable[[T], Any] | Callable[[T], Awaitable[Any]]) -> Stream[T]:
+    def filter(self, predicate: Callable[[T], object]) -> Stream[T]:
         """Keep the items for which ``predicate`` is true."""
         if _is_async(predicate):
             apred: Any = predicate
@@ -306,8 +314,13 @@ class Stream(Generic[T]):
 
         return self._then(sfilter)
 
-    def flat_map(self, fn: Callable[[T], Iterable[U]] | Callable[[T], Awaitable[Iterable[U]]]
-                 ) -> Stream[U]:
+    @overload
+    def flat_map(self, fn: Callable[[T], Awaitable[Iterable[U]]]) -> Stream[U]: ...
+
+    @overload
+    def flat_map(self, fn: Callable[[T], Iterable[U]]) -> Stream[U]: ...
+
+    def flat_map(self, fn: Callable[[T], Any]) -> Stream[Any]:
         """Replace every item with the items of the iterable ``fn(item)`` returns."""
         is_async = _is_async(fn)
         call: Any = fn
