@@ -46,7 +46,8 @@ class ActorStatistics:
     dropped: int
     """Messages a bounded mailbox's overflow policy discarded (they went to dead letters)."""
     asks: int
-    """Asks answered (with a reply or an error) and timed by their callers."""
+    """Asks answered (with a reply or an error); the latencies run from the send to the
+    answer."""
     ask_latency_mean: float
     ask_latency_p50: float
     ask_latency_p99: float
