@@ -52,7 +52,7 @@ class ActorStatistics:
     ask_latency_p50: float
     ask_latency_p99: float
     ask_latency_max: float
-    """Ask round trips in seconds as seen by the callers, over the last 1024 asks."""
+    """Seconds from sending an ask to its answer, over the last 1024 answered asks."""
 
 
 @dataclass(frozen=True, slots=True)
