@@ -1,6 +1,7 @@
-"""Build hook: compile hyphal's optional C fast paths (``hyphal._core._speedups``).
+"""Build hook: compile hyphal's optional C fast paths (``hyphal._core._speedups``,
+``hyphal.kernel._speedups``).
 
-The extension is a single C file with no dependencies beyond the Python headers, compiled
+Each extension is a single C file with no dependencies beyond the Python headers, compiled
 with the interpreter's own compiler settings. When there is no compiler (or
 ``HYPHAL_NO_EXTENSIONS=1`` is set), the build still succeeds and hyphal runs its pure-Python
 fast paths, which the test suite covers too.
@@ -19,13 +20,14 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/hyphal/_core/_speedups.c")
+SOURCES = (SOURCE, Path("src/hyphal/kernel/_speedups.c"))
 
 
-def compile_speedups(root: Path) -> Path | None:
+def compile_speedups(root: Path, relative: Path = SOURCE) -> Path | None:
     """Compile the extension next to its source; return its path, or None if not built."""
     if os.environ.get("HYPHAL_NO_EXTENSIONS") or sys.platform == "win32":
         return None
-    source = root / SOURCE
+    source = root / relative
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
     target = source.with_name("_speedups" + suffix)
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
@@ -49,10 +51,12 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
-        built = compile_speedups(Path(self.root))
-        if built is None:
-            return
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from src/ directly
-            build_data["force_include"][str(built)] = f"hyphal/_core/{built.name}"
+        for relative in SOURCES:
+            built = compile_speedups(Path(self.root), relative)
+            if built is None:
+                continue
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
+            if version != "editable":  # an editable install imports it from src/ directly
+                package = relative.parent.relative_to("src").as_posix()
+                build_data["force_include"][str(built)] = f"{package}/{built.name}"

@@ -161,7 +161,7 @@ class Kernel:
             self._attach(sub)
             if self._running:
                 assert self._tg is not None
-                self._tg.spawn(sub._start, self._tg.spawn)
+                self._tg.spawn(self._start, sub)
         elif options:
             raise ValueError(f"subsystem {name!r} exists already; its options are fixed")
         return sub
