@@ -41,7 +41,7 @@ from hyphal._core.channel import _DONE
 from hyphal._core.tasks import TaskGroup
 from hyphal.kernel.abc import Transport
 from hyphal.kernel.errors import NoRoute
-from hyphal.kernel.message import Message, _current
+from hyphal.kernel.message import Message, _current, _speedups
 from hyphal.kernel.middleware import Middleware
 from hyphal.kernel.paths import split_path
 from hyphal.kernel.routing import RouteTable
@@ -98,7 +98,59 @@ def _make_transport(spec: str | Transport) -> Transport:
     return transport
 
 
-class Kernel:
+class _PyKernelCore:
+    """``Kernel.send``'s fast path in Python (``KernelCore`` in C when built)."""
+
+    __slots__ = ("_fast",)
+
+    _fast: dict[str, tuple[Route, Any]]
+
+    def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                   ) -> Awaitable[None]:
+        raise NotImplementedError
+
+    def send(self, path: str | Message, body: Any = None, *,
+             meta: dict[str, Any] | None = None) -> Awaitable[None]:
+        """Deliver one message to the handler of its path, fire-and-forget.
+
+        ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
+        :class:`Message`. A sync handler runs before this returns; an async one is queued to
+        its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
+        is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
+        raised. No route: a dead letter (or the transport's, when it reaches other kernels).
+        Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        hit = self._fast.get(path)  # type: ignore[arg-type]
+        if hit is None:
+            return self._send_slow(path, body, meta)
+        route = hit[0]
+        msg = Message(path, body, meta)  # type: ignore[arg-type]
+        msg._params = hit[1]
+        if route.inline:
+            token = _set(msg)
+            n = route.calls
+            t0 = 0 if n & _UNTIMED else _now()
+            try:
+                route.handler(msg)
+            except Exception as exc:
+                route.failed(msg, exc)
+            finally:
+                _reset(token)
+            route.calls += 1
+            if t0:
+                route.hist[(_now() - t0).bit_length()] += 1
+            return _DONE
+        return route.subsystem._put((msg, route))
+
+
+
+if TYPE_CHECKING or _speedups is None:
+    _KernelCore = _PyKernelCore
+else:
+    _KernelCore = _speedups.KernelCore
+    _speedups.set_send_globals(Message, _DONE)
+
+
+class Kernel(_KernelCore):
     """An in-process message kernel (see the module docs).
 
     ::
@@ -404,38 +456,6 @@ class Kernel:
         return list(self._dead)
 
     # -- delivery ----------------------------------------------------------------------------
-
-    def send(self, path: str | Message, body: Any = None, *,
-             meta: dict[str, Any] | None = None) -> Awaitable[None]:
-        """Deliver one message to the handler of its path, fire-and-forget.
-
-        ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
-        :class:`Message`. A sync handler runs before this returns; an async one is queued to
-        its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
-        is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
-        raised. No route: a dead letter (or the transport's, when it reaches other kernels).
-        Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
-        hit = self._fast.get(path)  # type: ignore[arg-type]
-        if hit is None:
-            return self._send_slow(path, body, meta)
-        route = hit[0]
-        msg = Message(path, body, meta)  # type: ignore[arg-type]
-        msg._params = hit[1]
-        if route.inline:
-            token = _set(msg)
-            n = route.calls
-            t0 = 0 if n & _UNTIMED else _now()
-            try:
-                route.handler(msg)
-            except Exception as exc:
-                route.failed(msg, exc)
-            finally:
-                _reset(token)
-            route.calls += 1
-            if t0:
-                route.hist[(_now() - t0).bit_length()] += 1
-            return _DONE
-        return route.subsystem._put((msg, route))
 
     def send_nowait(self, path: str | Message, body: Any = None, *,
                     meta: dict[str, Any] | None = None) -> None:
