@@ -219,6 +219,54 @@ static PyTypeObject RouteCoreType = {
 };
 
 /* ------------------------------------------------------------------------------------------ */
+/* Done: what send() returns once the message is delivered: awaiting it gives None at once,   */
+/* through am_send (no iterator object, no exception).                                        */
+
+static PyObject *
+Done_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static PySendResult
+Done_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PyObject *
+Done_next(PyObject *self)
+{
+    return NULL;  /* no exception set: StopIteration(None) */
+}
+
+static PyObject *
+Done_repr(PyObject *self)
+{
+    return PyUnicode_FromString("<hyphal.kernel delivered>");
+}
+
+static PyAsyncMethods Done_async = {
+    .am_await = Done_await,
+    .am_send = Done_send,
+};
+
+static PyTypeObject DoneType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.kernel._speedups.Done",
+    .tp_basicsize = sizeof(PyObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An awaitable that is already complete (its result is None).",
+    .tp_as_async = &Done_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = Done_next,
+    .tp_repr = Done_repr,
+};
+
+static PyObject *done_singleton = NULL;
+
+/* ------------------------------------------------------------------------------------------ */
 /* KernelCore: Kernel.send's fast path                                                        */
 
 typedef struct {
@@ -227,7 +275,6 @@ typedef struct {
 } KernelCore;
 
 static PyObject *message_type = NULL;   /* hyphal.Message */
-static PyObject *done = NULL;           /* the completed future send() returns */
 static PyObject *str_send_slow, *str_failed, *str_subsystem, *str_put, *one;
 #define UNTIMED 15                      /* LATENCY_SAMPLE - 1 in stats.py */
 
@@ -287,13 +334,11 @@ record_latency(RouteCore *r, long long t0)
 static PyObject *
 KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    PyObject *path, *body = Py_None, *meta = Py_None;
-    if (nargs < 1 || nargs > 2) {
+    PyObject *path = nargs > 0 ? args[0] : NULL;
+    PyObject *body = nargs > 1 ? args[1] : Py_None;
+    PyObject *meta = Py_None;
+    if (nargs > 2) {
         goto general;
-    }
-    path = args[0];
-    if (nargs == 2) {
-        body = args[1];
     }
     if (kwnames != NULL) {
         Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
@@ -302,18 +347,37 @@ KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
             if (PyUnicode_CompareWithASCIIString(key, "meta") == 0) {
                 meta = args[nargs + i];
             }
-            else if (nargs == 1 && PyUnicode_CompareWithASCIIString(key, "body") == 0) {
+            else if (nargs < 2 && PyUnicode_CompareWithASCIIString(key, "body") == 0) {
                 body = args[nargs + i];
+            }
+            else if (nargs < 1 && PyUnicode_CompareWithASCIIString(key, "path") == 0) {
+                path = args[nargs + i];
             }
             else {
                 goto general;
             }
         }
     }
-    if (self->fast == NULL || message_type == NULL || done == NULL) {
+    if (path == NULL) {
+        goto general;
+    }
+    if (self->fast == NULL || message_type == NULL) {
         goto slow;
     }
-    PyObject *hit = PyDict_GetItemWithError(self->fast, path);
+    /* a ready Message (nothing else given): route it by its path */
+    MessageCore *given = NULL;
+    PyObject *key = path;
+    if (Py_TYPE(path) == (PyTypeObject *)message_type) {
+        if (nargs != 1 || kwnames != NULL) {
+            goto slow;
+        }
+        given = (MessageCore *)path;
+        key = given->path;
+        if (key == NULL) {
+            goto slow;
+        }
+    }
+    PyObject *hit = PyDict_GetItemWithError(self->fast, key);
     if (hit == NULL) {
         if (PyErr_Occurred()) {
             return NULL;
@@ -327,7 +391,13 @@ KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     PyObject *route = PyTuple_GET_ITEM(hit, 0);
     RouteCore *r = (RouteCore *)route;
     Py_INCREF(route);
-    MessageCore *msg = (MessageCore *)mc_make((PyTypeObject *)message_type, path, body, meta);
+    MessageCore *msg;
+    if (given != NULL) {
+        msg = (MessageCore *)Py_NewRef(given);
+    }
+    else {
+        msg = (MessageCore *)mc_make((PyTypeObject *)message_type, path, body, meta);
+    }
     if (msg == NULL) {
         Py_DECREF(route);
         return NULL;
@@ -382,7 +452,7 @@ KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
         if (t0 && record_latency(r, t0) < 0) {
             goto done;
         }
-        result = Py_NewRef(done);
+        result = Py_NewRef(done_singleton);
     }
     else {
         PyObject *sub = PyObject_GetAttr(route, str_subsystem);
@@ -404,7 +474,8 @@ slow:
     return PyObject_CallMethodObjArgs((PyObject *)self, str_send_slow, path, body, meta, NULL);
 general:
     PyErr_SetString(PyExc_TypeError,
-                    "send() takes a path (or Message), an optional body and meta=");
+                    "send() takes a path (or a Message), an optional body, and meta= "
+                    "(send(path, body=None, *, meta=None))");
     return NULL;
 }
 
@@ -434,16 +505,13 @@ static PyTypeObject KernelCoreType = {
 };
 
 static PyObject *
-set_send_globals(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+set_message_type(PyObject *module, PyObject *type)
 {
-    if (nargs != 2 || !PyType_Check(args[0])
-            || !PyType_IsSubtype((PyTypeObject *)args[0], &MessageCoreType)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "set_send_globals(Message, done) needs the MessageCore subclass");
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type, &MessageCoreType)) {
+        PyErr_SetString(PyExc_TypeError, "set_message_type() needs the MessageCore subclass");
         return NULL;
     }
-    Py_XSETREF(message_type, Py_NewRef(args[0]));
-    Py_XSETREF(done, Py_NewRef(args[1]));
+    Py_XSETREF(message_type, Py_NewRef(type));
     Py_RETURN_NONE;
 }
 
@@ -462,8 +530,8 @@ set_current_var(PyObject *module, PyObject *var)
 static PyMethodDef module_methods[] = {
     {"set_current_var", set_current_var, METH_O,
      "Tell the constructor which ContextVar holds the message being handled."},
-    {"set_send_globals", (PyCFunction)(void (*)(void))set_send_globals, METH_FASTCALL,
-     "Tell send() which class to build messages of and what to return when done."},
+    {"set_message_type", set_message_type, METH_O,
+     "Tell send() which class (hyphal.Message) to build messages of."},
     {NULL},
 };
 
@@ -479,7 +547,11 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     if (PyType_Ready(&MessageCoreType) < 0 || PyType_Ready(&RouteCoreType) < 0
-            || PyType_Ready(&KernelCoreType) < 0) {
+            || PyType_Ready(&KernelCoreType) < 0 || PyType_Ready(&DoneType) < 0) {
+        return NULL;
+    }
+    done_singleton = PyObject_New(PyObject, &DoneType);
+    if (done_singleton == NULL) {
         return NULL;
     }
     str_send_slow = PyUnicode_InternFromString("_send_slow");
@@ -496,7 +568,8 @@ PyInit__speedups(void)
     }
     if (PyModule_AddObjectRef(m, "MessageCore", (PyObject *)&MessageCoreType) < 0
             || PyModule_AddObjectRef(m, "RouteCore", (PyObject *)&RouteCoreType) < 0
-            || PyModule_AddObjectRef(m, "KernelCore", (PyObject *)&KernelCoreType) < 0) {
+            || PyModule_AddObjectRef(m, "KernelCore", (PyObject *)&KernelCoreType) < 0
+            || PyModule_AddObjectRef(m, "DONE", done_singleton) < 0) {
         Py_DECREF(m);
         return NULL;
     }

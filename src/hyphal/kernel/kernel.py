@@ -60,6 +60,8 @@ DEAD_LETTER_PATH = "kernel://dead-letter"
 REPLY_INLINE = "kernel://reply/inline"
 """``reply_to`` of a request answered in-process (the reply is the handler's return value)."""
 _DEFAULT: Any = object()
+_DELIVERED: Awaitable[None] = _DONE
+"""What a send that needs no waiting returns (a C singleton that awaits in no time, if built)."""
 _set = _current.set
 _reset = _current.reset
 _now = perf_counter_ns
@@ -138,7 +140,7 @@ class _PyKernelCore:
             route.calls += 1
             if t0:
                 route.hist[(_now() - t0).bit_length()] += 1
-            return _DONE
+            return _DELIVERED
         return route.subsystem._put((msg, route))
 
 
@@ -147,7 +149,7 @@ if TYPE_CHECKING or _speedups is None:
     _KernelCore = _PyKernelCore
 else:
     _KernelCore = _speedups.KernelCore
-    _speedups.set_send_globals(Message, _DONE)
+    _speedups.set_message_type(Message)
 
 
 class Kernel(_KernelCore):
@@ -479,7 +481,7 @@ class Kernel(_KernelCore):
                 path._params = hit[1]
                 if found.inline:
                     self._call_inline(found, path)
-                    return _DONE
+                    return _DELIVERED
                 return found.subsystem._put((path, found))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
@@ -487,10 +489,10 @@ class Kernel(_KernelCore):
             if self._transport.remote:
                 return self._send_remote(msg)
             self._dead_letter(msg, "no route")
-            return _DONE
+            return _DELIVERED
         if route.inline:
             self._call_inline(route, msg)
-            return _DONE
+            return _DELIVERED
         return route.subsystem._put((msg, route))
 
     async def _send_remote(self, msg: Message) -> None:
