@@ -22,7 +22,10 @@ short history, and delivered to the route registered at :data:`DEAD_LETTER_PATH`
 
 The fast path of ``send`` (a path seen before, a sync handler) is a dict lookup, a message, a
 context-variable set/reset, the call and a counter update (and, one call in 16, two clock
-reads) -- no coroutine, no suspension.
+reads) -- no coroutine, no suspension. It is written twice: in C (``KernelCore.send`` in
+``_speedups.c``, with the message constructor and the route's hot fields) and in Python
+(:class:`_PyKernelCore`, used when the extension is not built or ``HYPHAL_PURE_PYTHON=1``);
+both hand every other case to :meth:`Kernel._send_slow`, and the test suite runs both.
 """
 
 from __future__ import annotations
@@ -144,12 +147,12 @@ class _PyKernelCore:
         return route.subsystem._put((msg, route))
 
 
-
 if TYPE_CHECKING or _speedups is None:
     _KernelCore = _PyKernelCore
 else:
     _KernelCore = _speedups.KernelCore
     _speedups.set_message_type(Message)
+    _DELIVERED = _speedups.DONE
 
 
 class Kernel(_KernelCore):
