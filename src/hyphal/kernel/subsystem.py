@@ -305,6 +305,7 @@ class Subsystem:
                         route.hist[(_now() - t0).bit_length()] += 1
             finally:
                 self._handled += len(batch)
+                batch.clear()  # do not keep the last batch's messages alive while idle
             if self._idle and not self._pending(inbox):
                 self._wake_idle()
 
