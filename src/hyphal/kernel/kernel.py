@@ -103,6 +103,22 @@ def _make_transport(spec: str | Transport) -> Transport:
     return transport
 
 
+def _deliver(route: Route, msg: Message) -> None:
+    """Call a sync handler for a fire-and-forget delivery: with ``msg`` as the current message,
+    its error counted and logged (a ``BaseException`` propagates), one call in 16 timed."""
+    token = _set(msg)
+    t0 = 0 if route.calls & _UNTIMED else _now()
+    try:
+        route.handler(msg)
+    except Exception as exc:
+        route.failed(msg, exc)
+    finally:
+        _reset(token)
+    route.calls += 1
+    if t0:
+        route.hist[(_now() - t0).bit_length()] += 1
+
+
 class _PyKernelCore:
     """``Kernel.send``'s fast path in Python (``KernelCore`` in C when built)."""
 
@@ -131,18 +147,7 @@ class _PyKernelCore:
         msg = Message(path, body, meta)  # type: ignore[arg-type]
         msg._params = hit[1]
         if route.inline:
-            token = _set(msg)
-            n = route.calls
-            t0 = 0 if n & _UNTIMED else _now()
-            try:
-                route.handler(msg)
-            except Exception as exc:
-                route.failed(msg, exc)
-            finally:
-                _reset(token)
-            route.calls += 1
-            if t0:
-                route.hist[(_now() - t0).bit_length()] += 1
+            _deliver(route, msg)
             return _DELIVERED
         return route.subsystem._put((msg, route))
 
@@ -448,7 +453,7 @@ class Kernel(_KernelCore):
             route = hit[0]
             note = Message(DEAD_LETTER_PATH, letter)
             if route.inline:
-                self._call_inline(route, note)
+                _deliver(route, note)
             else:
                 try:
                     route.subsystem._put_nowait((note, route))
@@ -471,7 +476,7 @@ class Kernel(_KernelCore):
         if route is None:
             self._dead_letter(msg, "no route")
         elif route.inline:
-            self._call_inline(route, msg)
+            _deliver(route, msg)
         else:
             route.subsystem._put_nowait((msg, route))
 
@@ -483,7 +488,7 @@ class Kernel(_KernelCore):
                 found: Route = hit[0]
                 path._params = hit[1]
                 if found.inline:
-                    self._call_inline(found, path)
+                    _deliver(found, path)
                     return _DELIVERED
                 return found.subsystem._put((path, found))
         msg = self._message(path, body, meta)
@@ -494,7 +499,7 @@ class Kernel(_KernelCore):
             self._dead_letter(msg, "no route")
             return _DELIVERED
         if route.inline:
-            self._call_inline(route, msg)
+            _deliver(route, msg)
             return _DELIVERED
         return route.subsystem._put((msg, route))
 
@@ -502,18 +507,6 @@ class Kernel(_KernelCore):
         self._remote_sent += 1
         if not await self._transport.send(msg):
             self._dead_letter(msg, "no route here or on the transport")
-
-    def _call_inline(self, route: Route, msg: Message) -> None:
-        """Call a sync handler for a fire-and-forget delivery: an error is counted and logged."""
-        token = _set(msg)
-        t0 = route.start()
-        try:
-            route.handler(msg)
-        except Exception as exc:
-            route.failed(msg, exc)
-        finally:
-            _reset(token)
-            route.done(t0)
 
     def _invoke(self, route: Route, msg: Message) -> Any:
         """Call a sync handler and return its result; its error is counted and raised."""
@@ -603,7 +596,7 @@ class Kernel(_KernelCore):
             copy = msg if i == 0 else msg._fork()
             copy.params = params
             if route.inline:
-                self._call_inline(route, copy)
+                _deliver(route, copy)
             else:
                 await route.subsystem._put((copy, route))
         return len(matches)
@@ -694,7 +687,7 @@ class Kernel(_KernelCore):
             self._dead_letter(msg, "no route (from the transport)")
             return False
         if route.inline:
-            self._call_inline(route, msg)
+            _deliver(route, msg)
         else:
             await route.subsystem._put((msg, route))
         return True
