@@ -14,6 +14,8 @@ Delivery never creates a task on its own:
   await only waits for room when the inbox is full) and the subsystem's worker awaits it;
 - ``request``, ``send_batch`` and ``send_sequence`` await async handlers inline, in the
   caller's task (``send_batch`` spawns eager children, which cost a task only if they suspend).
+  So a request can overtake sends still queued for the same async handler; actors mounted
+  with :meth:`Kernel.mount_actor` keep the order (sends tell the mailbox at once).
 
 While a handler runs, the message it handles is the *current message* (a context variable):
 messages created inside it inherit its ``trace_id``. A path with no local route goes to the
