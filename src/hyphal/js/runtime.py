@@ -1,0 +1,263 @@
+"""Run a JavaScript program on hyphal's event loop: the host side of the loop bridge.
+
+Theory of operation. A :class:`Runtime` owns one engine context with the prelude loaded. The
+prelude keeps the JavaScript side of the event loop (timers, immediates, nextTick); the host
+keeps time and I/O. After the main script (or module graph) has run, the host repeatedly
+
+1. drains the *outbox* returned by the last entry: output to write, host operations to start
+   (``fetch``), cancellations, an exit request;
+2. waits -- on hyphal's running loop -- until the next timer is due or a host operation
+   completes (not at all when immediates are ready);
+3. calls ``__hyphal_step`` with the completed operations, which runs one loop iteration.
+
+When nothing is pending (no referenced timer, no immediate, no operation) the program ends,
+like node. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, a rejected top-level
+module promise or a breached limit -> 1 (the message names the file and line, or the limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from hyphal.js.abc import Engine, EngineName, create_engine
+from hyphal.js.errors import JSError, JSLimitError
+from hyphal.js.modules import link, looks_like_module
+from hyphal.js.prelude import prelude_source
+
+__all__ = ["Runtime", "run_file", "run_source"]
+
+logger = logging.getLogger("hyphal.js")
+_LOCATION_CHARS = "/[("
+
+
+def _where(stack: str) -> str:
+    """``file:line`` of the innermost frame in ``stack``, or ``""``."""
+    import re
+
+    m = re.search(r"\(?((?:/|file:|\[)[^\s()]*?):(\d+):(\d+)\)?", stack)
+    return f"{m.group(1)}:{m.group(2)}" if m else ""
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Runtime:
+    """One JavaScript program on one engine context.
+
+    ``stdout``/``stderr`` receive the program's console output (default: the process's).
+    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
+    return the exit code. The context is closed when they return.
+    """
+
+    def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
+                 time_limit: float | None = None, argv: list[str] | None = None,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.engine_name = engine
+        self.memory_limit = memory_limit
+        self.time_limit = time_limit
+        self.argv = list(argv or [])
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.env = dict(os.environ if env is None else env)
+        self._engine: Engine | None = None
+        self._completions: list[list[Any]] = []
+        self._wake: asyncio.Event | None = None
+        self._ops: dict[int, asyncio.Task[None]] = {}
+        self._host_ops: dict[str, Callable[[int, Any], asyncio.Task[None]]] = {}
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    async def run_file(self, path: str) -> int:
+        """Run the script or module at ``path``; return the exit code."""
+        path = os.path.abspath(path)  # noqa: ASYNC240 - a local script, read once at start
+        try:
+            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
+                source = f.read()
+        except OSError as exc:
+            self.stderr.write(f"hyphal: cannot open {path}: {exc.strerror}\n")
+            return 1
+        if source.startswith("#!"):
+            source = "//" + source[2:]
+        return await self.run_source(source, path, module=looks_like_module(path, source))
+
+    async def run_source(self, source: str, filename: str = "[eval]", *,
+                         module: bool = False) -> int:
+        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
+        code."""
+        self._wake = asyncio.Event()
+        try:
+            engine = self._engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
+                                                  time_limit=self.time_limit)
+        except (ImportError, OSError) as exc:
+            self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
+            return 1
+        try:
+            return await self._run(engine, source, filename, module)
+        except JSLimitError as exc:
+            self._flush()
+            self.stderr.write(f"hyphal: {exc}\n")
+            return 1
+        finally:
+            for task in self._ops.values():
+                task.cancel()
+            self._ops.clear()
+            engine.close()
+            self._engine = None
+            self._flush()
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def _run(self, engine: Engine, source: str, filename: str, module: bool) -> int:
+        engine.eval(prelude_source(), "hyphal:prelude")
+        engine.call("__hyphal_configure", json.dumps({
+            "argv": [sys.executable, filename if filename != "[eval]" else "", *self.argv]
+            if filename != "[eval]" else [sys.executable, *self.argv],
+            "env": self.env, "pid": os.getpid(), "cwd": os.getcwd(), "platform": sys.platform,
+            "memory": {"rss": _rss(), "heapUsed": engine.memory_used(),
+                       "heapTotal": engine.memory_used()},
+        }))
+        try:
+            if module:
+                modules = link(filename, source)
+                for mod in modules:
+                    engine.eval(mod.code, mod.path)
+                state = self._drive(engine.call("__hyphal_start_modules", filename))
+            else:
+                engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
+                state = self._drive(engine.call("__hyphal_after_main"))
+        except JSLimitError:
+            raise
+        except JSError as exc:
+            code = engine.call("__hyphal_exit_code")
+            if isinstance(code, int):
+                self._drive(engine.call("__hyphal_state"))
+                return code
+            self._report(exc)
+            return 1
+        while state["x"] is None:
+            if state["r"] or self._completions:
+                await asyncio.sleep(0)
+            elif state["t"] >= 0 or state["p"] or self._ops:
+                await self._wait(state["t"] / 1000 if state["t"] >= 0 else None)
+            else:
+                state = self._drive(engine.call("__hyphal_finish"))
+                break
+            completions, self._completions = self._completions, []
+            state = self._drive(engine.call("__hyphal_step",
+                                            json.dumps(completions) if completions else ""))
+        code = state["x"]
+        return int(code) if code is not None else 0
+
+    async def _wait(self, timeout: float | None) -> None:
+        wake = self._wake
+        assert wake is not None
+        if self._completions:
+            return
+        wake.clear()
+        if timeout is None:
+            await wake.wait()
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await wake.wait()
+        except TimeoutError:
+            pass
+
+    def _drive(self, state_json: Any) -> dict[str, Any]:
+        """Handle the outbox of ``state_json``; while the engine asks for a microtask
+        checkpoint, run the promise jobs and resume."""
+        engine = self._engine
+        assert engine is not None
+        while True:
+            state: dict[str, Any] = json.loads(state_json)
+            if state["o"]:
+                self._handle_outbox(state["o"])
+            if state["x"] is not None or not state["j"]:
+                return state
+            engine.run_jobs()
+            state_json = engine.call("__hyphal_resume")
+
+    def _handle_outbox(self, outbox: list[list[Any]]) -> None:
+        for message in outbox:
+            kind = message[0]
+            if kind == "w":
+                (self.stdout if message[1] == 1 else self.stderr).write(message[2])
+            elif kind == "c":
+                task = self._ops.pop(message[1], None)
+                if task is not None:
+                    task.cancel()
+            else:
+                self._start_op(kind, message[1], message[2])
+        self._flush()
+
+    def _start_op(self, kind: str, op_id: int, payload: Any) -> None:
+        if kind == "f":
+            from hyphal.js.fetch import perform_fetch
+
+            coro = perform_fetch(payload)
+        else:
+            self._complete(op_id, False, {"message": f"unknown host operation {kind!r}"})
+            return
+
+        async def run() -> None:
+            try:
+                result = await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # delivered to JavaScript as a rejection
+                self._complete(op_id, False, {"message": str(exc) or type(exc).__name__,
+                                              "name": type(exc).__name__})
+            else:
+                self._complete(op_id, True, result)
+            finally:
+                self._ops.pop(op_id, None)
+
+        self._ops[op_id] = asyncio.get_running_loop().create_task(run())
+
+    def _complete(self, op_id: int, ok: bool, value: Any) -> None:
+        self._completions.append([op_id, ok, value])
+        if self._wake is not None:
+            self._wake.set()
+
+    def _report(self, exc: JSError) -> None:
+        self._flush()
+        stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
+        where = _where(stack)
+        text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
+        if type(exc).__name__ == "JSSyntaxError":
+            text = f"{exc}"
+        self.stderr.write(text.rstrip("\n") + "\n")
+
+    def _flush(self) -> None:
+        for stream in (self.stdout, self.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+async def run_file(path: str, *, engine: EngineName = "v8", argv: list[str] | None = None,
+                   memory_limit: int | None = None, time_limit: float | None = None) -> int:
+    """Run a script file on the running loop; return its exit code (see :class:`Runtime`)."""
+    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
+    return await runtime.run_file(path)
+
+
+async def run_source(source: str, *, engine: EngineName = "v8", filename: str = "[eval]",
+                     argv: list[str] | None = None, memory_limit: int | None = None,
+                     time_limit: float | None = None) -> int:
+    """Run a source string on the running loop; return its exit code (see :class:`Runtime`)."""
+    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
+    return await runtime.run_source(source, filename)
