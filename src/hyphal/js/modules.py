@@ -30,7 +30,7 @@ from hyphal.js.errors import JSError
 
 __all__ = ["LinkedModule", "link", "looks_like_module", "transform"]
 
-_Q = r"""(['"])(?P<spec>[^'"\n]+)\1"""
+_Q = r"""(?P<q>['"])(?P<spec>[^'"\n]+)(?P=q)"""
 _CLAUSE = (r"(?P<clause>[\w$]+\s*,?\s*(?:\{[^}]*\}|\*\s+as\s+[\w$]+)?"
            r"|\{[^}]*\}|\*\s+as\s+[\w$]+)")
 _IMPORT_FROM = re.compile(

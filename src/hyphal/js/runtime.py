@@ -30,10 +30,9 @@ from hyphal.js.errors import JSError, JSLimitError
 from hyphal.js.modules import link, looks_like_module
 from hyphal.js.prelude import prelude_source
 
-__all__ = ["Runtime", "run_file", "run_source"]
+__all__ = ["Host", "Runtime", "load_prelude", "report_error", "run_file", "run_source"]
 
 logger = logging.getLogger("hyphal.js")
-_LOCATION_CHARS = "/[("
 
 
 def _where(stack: str) -> str:
@@ -52,113 +51,57 @@ def _rss() -> int:
         return 0
 
 
-class Runtime:
-    """One JavaScript program on one engine context.
+class Host:
+    """The host half of the loop bridge for one engine context: drains the outbox (output,
+    host operations), runs microtask checkpoints the engine cannot run itself, and runs the
+    JavaScript event loop on the running hyphal/asyncio loop (:meth:`run_loop`)."""
 
-    ``stdout``/``stderr`` receive the program's console output (default: the process's).
-    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
-    return the exit code. The context is closed when they return.
-    """
-
-    def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
-                 time_limit: float | None = None, argv: list[str] | None = None,
-                 stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 env: dict[str, str] | None = None) -> None:
-        self.engine_name = engine
-        self.memory_limit = memory_limit
-        self.time_limit = time_limit
-        self.argv = list(argv or [])
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
-        self.env = dict(os.environ if env is None else env)
-        self._engine: Engine | None = None
+    def __init__(self, engine: Engine, stdout: TextIO, stderr: TextIO) -> None:
+        self.engine = engine
+        self.stdout = stdout
+        self.stderr = stderr
         self._completions: list[list[Any]] = []
         self._wake: asyncio.Event | None = None
         self._ops: dict[int, asyncio.Task[None]] = {}
-        self._host_ops: dict[str, Callable[[int, Any], asyncio.Task[None]]] = {}
 
-    # -- entry points ---------------------------------------------------------------------------
+    def drive(self, state_json: Any) -> dict[str, Any]:
+        """Handle the outbox of ``state_json``; while the engine asks for a microtask
+        checkpoint, run the promise jobs and resume."""
+        engine = self.engine
+        while True:
+            state: dict[str, Any] = json.loads(state_json)
+            if state["o"]:
+                self._handle_outbox(state["o"])
+            if state["x"] is not None or not state["j"]:
+                return state
+            engine.run_jobs()
+            state_json = engine.call("__hyphal_resume")
 
-    async def run_file(self, path: str) -> int:
-        """Run the script or module at ``path``; return the exit code."""
-        path = os.path.abspath(path)  # noqa: ASYNC240 - a local script, read once at start
-        try:
-            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
-                source = f.read()
-        except OSError as exc:
-            self.stderr.write(f"hyphal: cannot open {path}: {exc.strerror}\n")
-            return 1
-        if source.startswith("#!"):
-            source = "//" + source[2:]
-        return await self.run_source(source, path, module=looks_like_module(path, source))
-
-    async def run_source(self, source: str, filename: str = "[eval]", *,
-                         module: bool = False) -> int:
-        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
-        code."""
-        self._wake = asyncio.Event()
-        try:
-            engine = self._engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
-                                                  time_limit=self.time_limit)
-        except (ImportError, OSError) as exc:
-            self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
-            return 1
-        try:
-            return await self._run(engine, source, filename, module)
-        except JSLimitError as exc:
-            self._flush()
-            self.stderr.write(f"hyphal: {exc}\n")
-            return 1
-        finally:
-            for task in self._ops.values():
-                task.cancel()
-            self._ops.clear()
-            engine.close()
-            self._engine = None
-            self._flush()
-
-    # -- the loop -------------------------------------------------------------------------------
-
-    async def _run(self, engine: Engine, source: str, filename: str, module: bool) -> int:
-        engine.eval(prelude_source(), "hyphal:prelude")
-        engine.call("__hyphal_configure", json.dumps({
-            "argv": [sys.executable, filename if filename != "[eval]" else "", *self.argv]
-            if filename != "[eval]" else [sys.executable, *self.argv],
-            "env": self.env, "pid": os.getpid(), "cwd": os.getcwd(), "platform": sys.platform,
-            "memory": {"rss": _rss(), "heapUsed": engine.memory_used(),
-                       "heapTotal": engine.memory_used()},
-        }))
-        try:
-            if module:
-                modules = link(filename, source)
-                for mod in modules:
-                    engine.eval(mod.code, mod.path)
-                state = self._drive(engine.call("__hyphal_start_modules", filename))
-            else:
-                engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
-                state = self._drive(engine.call("__hyphal_after_main"))
-        except JSLimitError:
-            raise
-        except JSError as exc:
-            code = engine.call("__hyphal_exit_code")
-            if isinstance(code, int):
-                self._drive(engine.call("__hyphal_state"))
-                return code
-            self._report(exc)
-            return 1
-        while state["x"] is None:
+    async def run_loop(self, state: dict[str, Any],
+                       until: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Run the JavaScript event loop from ``state`` until the program exits, nothing is
+        pending, or ``until()`` is true (checked after every iteration)."""
+        engine = self.engine
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while state["x"] is None and not (until is not None and until()):
             if state["r"] or self._completions:
                 await asyncio.sleep(0)
             elif state["t"] >= 0 or state["p"] or self._ops:
                 await self._wait(state["t"] / 1000 if state["t"] >= 0 else None)
-            else:
-                state = self._drive(engine.call("__hyphal_finish"))
+            elif until is not None:
                 break
+            else:
+                return self.drive(engine.call("__hyphal_finish"))
             completions, self._completions = self._completions, []
-            state = self._drive(engine.call("__hyphal_step",
-                                            json.dumps(completions) if completions else ""))
-        code = state["x"]
-        return int(code) if code is not None else 0
+            state = self.drive(engine.call("__hyphal_step",
+                                           json.dumps(completions) if completions else ""))
+        return state
+
+    def cancel_operations(self) -> None:
+        for task in self._ops.values():
+            task.cancel()
+        self._ops.clear()
 
     async def _wait(self, timeout: float | None) -> None:
         wake = self._wake
@@ -175,20 +118,6 @@ class Runtime:
         except TimeoutError:
             pass
 
-    def _drive(self, state_json: Any) -> dict[str, Any]:
-        """Handle the outbox of ``state_json``; while the engine asks for a microtask
-        checkpoint, run the promise jobs and resume."""
-        engine = self._engine
-        assert engine is not None
-        while True:
-            state: dict[str, Any] = json.loads(state_json)
-            if state["o"]:
-                self._handle_outbox(state["o"])
-            if state["x"] is not None or not state["j"]:
-                return state
-            engine.run_jobs()
-            state_json = engine.call("__hyphal_resume")
-
     def _handle_outbox(self, outbox: list[list[Any]]) -> None:
         for message in outbox:
             kind = message[0]
@@ -200,7 +129,7 @@ class Runtime:
                     task.cancel()
             else:
                 self._start_op(kind, message[1], message[2])
-        self._flush()
+        self.flush()
 
     def _start_op(self, kind: str, op_id: int, payload: Any) -> None:
         if kind == "f":
@@ -231,21 +160,114 @@ class Runtime:
         if self._wake is not None:
             self._wake.set()
 
-    def _report(self, exc: JSError) -> None:
-        self._flush()
-        stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
-        where = _where(stack)
-        text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
-        if type(exc).__name__ == "JSSyntaxError":
-            text = f"{exc}"
-        self.stderr.write(text.rstrip("\n") + "\n")
-
-    def _flush(self) -> None:
+    def flush(self) -> None:
         for stream in (self.stdout, self.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+
+
+def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str]) -> None:
+    """Evaluate the prelude in ``engine`` and configure ``process``."""
+    engine.eval(prelude_source(), "hyphal:prelude")
+    used = engine.memory_used()
+    engine.call("__hyphal_configure", json.dumps({
+        "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(),
+        "platform": sys.platform, "memory": {"rss": _rss(), "heapUsed": used, "heapTotal": used},
+    }))
+
+
+class Runtime:
+    """One JavaScript program on one engine context.
+
+    ``stdout``/``stderr`` receive the program's console output (default: the process's).
+    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
+    return the exit code. The context is closed when they return.
+    """
+
+    def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
+                 time_limit: float | None = None, argv: list[str] | None = None,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.engine_name = engine
+        self.memory_limit = memory_limit
+        self.time_limit = time_limit
+        self.argv = list(argv or [])
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.env = dict(os.environ if env is None else env)
+
+    async def run_file(self, path: str) -> int:
+        """Run the script or module at ``path``; return the exit code."""
+        path = os.path.abspath(path)  # noqa: ASYNC240 - a local script, read once at start
+        try:
+            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
+                source = f.read()
+        except OSError as exc:
+            self.stderr.write(f"hyphal: cannot open {path}: {exc.strerror}\n")
+            return 1
+        if source.startswith("#!"):
+            source = "//" + source[2:]
+        return await self.run_source(source, path, module=looks_like_module(path, source))
+
+    async def run_source(self, source: str, filename: str = "[eval]", *,
+                         module: bool = False) -> int:
+        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
+        code."""
+        try:
+            engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
+                                   time_limit=self.time_limit)
+        except (ImportError, OSError) as exc:
+            self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
+            return 1
+        host = Host(engine, self.stdout, self.stderr)
+        try:
+            return await self._run(host, source, filename, module)
+        except JSLimitError as exc:
+            host.flush()
+            self.stderr.write(f"hyphal: {exc}\n")
+            return 1
+        finally:
+            host.cancel_operations()
+            engine.close()
+            host.flush()
+
+    async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
+        engine = host.engine
+        script = [filename] if filename != "[eval]" else []
+        load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env)
+        try:
+            if module:
+                for mod in link(filename, source):
+                    engine.eval(mod.code, mod.path)
+                state = host.drive(engine.call("__hyphal_start_modules", filename))
+            else:
+                engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
+                state = host.drive(engine.call("__hyphal_after_main"))
+        except JSLimitError:
+            raise
+        except JSError as exc:
+            code = engine.call("__hyphal_exit_code")
+            if isinstance(code, int):
+                host.drive(engine.call("__hyphal_state"))
+                return code
+            host.flush()
+            report_error(exc, self.stderr)
+            return 1
+        state = await host.run_loop(state)
+        code = state["x"]
+        return int(code) if code is not None else 0
+
+
+def report_error(exc: JSError, stderr: TextIO) -> None:
+    """Print an uncaught error like node: ``file:line``, then the stack."""
+    stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
+    where = _where(stack)
+    text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
+    if type(exc).__name__ == "JSSyntaxError":
+        text = f"{exc}"
+    stderr.write(text.rstrip("\n") + "\n")
 
 
 async def run_file(path: str, *, engine: EngineName = "v8", argv: list[str] | None = None,

@@ -41,6 +41,7 @@
     }
     return m.promise;
   }
+  G.__hyphal_namespace = (id) => requireModule(id);
   G.__hyphal_start_modules = function (entry) {
     evaluate(entry).catch((e) => H.fatal(e, "uncaughtException"));
     return G.__hyphal_after_main();

@@ -32,6 +32,7 @@
   function post(message) { lastWrite = null; outbox.push(message); }
   H.write = write;
   H.post = post;
+  H.hasOutput = () => outbox.length !== 0;
 
   // ---- errors -------------------------------------------------------------------------------
   class ExitSignal { constructor(code) { this.code = code; this.__hyphal_exit__ = true; } }
