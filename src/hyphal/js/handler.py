@@ -76,7 +76,8 @@ class HandlerContext:
         self._busy = False
         self._closed = False
         try:
-            load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ))
+            load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ),
+                         main=path)
             if looks_like_module(path, source):
                 for mod in link(path, source):
                     self._engine.eval(mod.code, mod.path)

@@ -30,7 +30,7 @@ from hyphal.js.errors import JSError, JSLimitError
 from hyphal.js.modules import link, looks_like_module
 from hyphal.js.prelude import prelude_source
 
-__all__ = ["Host", "Runtime", "load_prelude", "report_error", "run_file", "run_source"]
+__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error", "run_file", "run_source"]
 
 logger = logging.getLogger("hyphal.js")
 
@@ -168,12 +168,14 @@ class Host:
                 pass
 
 
-def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str]) -> None:
-    """Evaluate the prelude in ``engine`` and configure ``process``."""
+def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str],
+                 main: str = "<input>") -> None:
+    """Evaluate the prelude in ``engine`` and configure ``process``; ``main`` names the main
+    script in stacks where the engine cannot."""
     engine.eval(prelude_source(), "hyphal:prelude")
     used = engine.memory_used()
     engine.call("__hyphal_configure", json.dumps({
-        "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(),
+        "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(), "main": main,
         "platform": sys.platform, "memory": {"rss": _rss(), "heapUsed": used, "heapTotal": used},
     }))
 
@@ -236,7 +238,8 @@ class Runtime:
     async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
         engine = host.engine
         script = [filename] if filename != "[eval]" else []
-        load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env)
+        load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
+                     main=filename)
         try:
             if module:
                 for mod in link(filename, source):
@@ -246,18 +249,32 @@ class Runtime:
                 engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
                 state = host.drive(engine.call("__hyphal_after_main"))
         except JSLimitError:
+            drain(host)
             raise
         except JSError as exc:
+            drain(host)
             code = engine.call("__hyphal_exit_code")
             if isinstance(code, int):
-                host.drive(engine.call("__hyphal_state"))
                 return code
             host.flush()
             report_error(exc, self.stderr)
             return 1
-        state = await host.run_loop(state)
+        try:
+            state = await host.run_loop(state)
+        except JSLimitError:
+            drain(host)
+            raise
         code = state["x"]
         return int(code) if code is not None else 0
+
+
+def drain(host: Host) -> None:
+    """Write out what the program printed before an error stopped it (best effort: a context
+    stopped by a limit may refuse to run even that)."""
+    try:
+        host.drive(host.engine.call("__hyphal_state"))
+    except JSError:
+        pass
 
 
 def report_error(exc: JSError, stderr: TextIO) -> None:

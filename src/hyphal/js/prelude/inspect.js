@@ -2,7 +2,7 @@
 // plain objects, arrays, nested values, Map/Set, typed arrays, functions, classes, errors.
 (function (H) {
   "use strict";
-  const kObjectType = 0, kArrayExtrasType = 2;
+  const kObjectType = 0, kArrayType = 1, kArrayExtrasType = 2;
   const keyStrRegExp = /^[a-zA-Z_][a-zA-Z_0-9]*$/;
   const escapeAll = /[\x00-\x1f\x27\x5c\x7f-\x9f]/;
   const escapeNoQuote = /[\x00-\x1f\x5c\x7f-\x9f]/;
@@ -80,10 +80,10 @@
     return `${constructor}${size} `;
   }
 
-  function getKeys(value) {
-    const keys = Object.keys(value);
+  function getKeys(value, showHidden) {
+    const keys = showHidden ? Object.getOwnPropertyNames(value) : Object.keys(value);
     for (const s of Object.getOwnPropertySymbols(value)) {
-      if (Object.prototype.propertyIsEnumerable.call(value, s)) keys.push(s);
+      if (showHidden || Object.prototype.propertyIsEnumerable.call(value, s)) keys.push(s);
     }
     return keys;
   }
@@ -94,8 +94,8 @@
     return key !== "" && n >>> 0 === n && `${n}` === key && n < length;
   }
 
-  function nonIndexKeys(value) {
-    return getKeys(value).filter((k) => !isIndex(k, 4294967295));
+  function nonIndexKeys(value, showHidden) {
+    return getKeys(value, showHidden).filter((k) => !isIndex(k, 4294967295));
   }
 
   function getFunctionBase(value, constructor, tag) {
@@ -168,25 +168,25 @@
       noIterator = false;
       if (Array.isArray(value)) {
         const prefix = (constructor !== "Array" || tag !== "") ? getPrefix(constructor, tag, "Array", `(${value.length})`) : "";
-        keys = nonIndexKeys(value);
+        keys = nonIndexKeys(value, ctx.showHidden);
         braces = [`${prefix}[`, "]"];
         if (value.length === 0 && keys.length === 0) return `${braces[0]}]`;
         extrasType = kArrayExtrasType;
         formatter = formatArray;
       } else if (value instanceof Set) {
         const prefix = getPrefix(constructor, tag, "Set", `(${value.size})`);
-        keys = getKeys(value);
+        keys = getKeys(value, ctx.showHidden);
         formatter = formatSet;
         if (value.size === 0 && keys.length === 0) return `${prefix}{}`;
         braces = [`${prefix}{`, "}"];
       } else if (value instanceof Map) {
         const prefix = getPrefix(constructor, tag, "Map", `(${value.size})`);
-        keys = getKeys(value);
+        keys = getKeys(value, ctx.showHidden);
         formatter = formatMap;
         if (value.size === 0 && keys.length === 0) return `${prefix}{}`;
         braces = [`${prefix}{`, "}"];
       } else if (value instanceof TypedArray) {
-        keys = nonIndexKeys(value);
+        keys = nonIndexKeys(value, ctx.showHidden);
         const prefix = getPrefix(constructor, tag, "", `(${value.length})`);
         braces = [`${prefix}[`, "]"];
         if (value.length === 0 && keys.length === 0) return `${braces[0]}]`;
@@ -197,7 +197,7 @@
       }
     }
     if (noIterator) {
-      keys = getKeys(value);
+      keys = getKeys(value, ctx.showHidden);
       braces = ["{", "}"];
       if (typeof value === "function") {
         base = getFunctionBase(value, constructor, tag);
@@ -276,7 +276,7 @@
     } else {
       str = "undefined";
     }
-    if (type === kArrayExtrasType) return str;
+    if (type === kArrayType) return str;
     let name;
     if (typeof key === "symbol") name = `[${key.toString()}]`;
     else if (key === "__proto__") name = "['__proto__']";
@@ -295,7 +295,7 @@
     for (let i = 0; i < len; i++) {
       if (!Object.prototype.hasOwnProperty.call(value, i)) { holes++; continue; }
       if (holes) { output.push(`<${holes} empty item${holes > 1 ? "s" : ""}>`); holes = 0; }
-      output.push(formatProperty(ctx, value, recurseTimes, i, kArrayExtrasType));
+      output.push(formatProperty(ctx, value, recurseTimes, i, kArrayType));
     }
     if (holes) output.push(`<${holes} empty item${holes > 1 ? "s" : ""}>`);
     if (value.length > len) output.push(remaining(value.length - len));
@@ -416,9 +416,9 @@
 
   function inspect(value, opts) {
     const ctx = { seen: [], indentationLvl: 0, currentDepth: 0, depth: 2, breakLength: 80,
-      compact: 3, circular: undefined, maxArrayLength: 100 };
+      compact: 3, circular: undefined, maxArrayLength: 100, showHidden: false };
     if (opts && typeof opts === "object") {
-      for (const k of ["depth", "breakLength", "compact", "maxArrayLength"]) {
+      for (const k of ["depth", "breakLength", "compact", "maxArrayLength", "showHidden"]) {
         if (opts[k] !== undefined) ctx[k] = opts[k] === Infinity ? Infinity : opts[k];
       }
       if (opts.depth === null) ctx.depth = Infinity;
@@ -453,7 +453,7 @@
               break;
             }
             case 79: tempStr = inspect(args[++a]); break; // O
-            case 111: tempStr = inspect(args[++a], { depth: 4 }); break; // o
+            case 111: tempStr = inspect(args[++a], { depth: 4, showHidden: true }); break; // o
             case 105: { // i
               const n = args[++a];
               tempStr = typeof n === "bigint" ? `${n}n` : typeof n === "symbol" ? "NaN" : formatNumber(parseInt(n));

@@ -38,9 +38,21 @@
   class ExitSignal { constructor(code) { this.code = code; this.__hyphal_exit__ = true; } }
   let exitCode = null;
   let fatalError = null;
+  // Drop the prelude's own frames (everything from the callback runner down) and name the
+  // main file where the engine could not (QuickJS calls every script "<input>").
+  function cleanStack(stack) {
+    const out = [];
+    for (const line of stack.split("\n")) {
+      if (/^\s+at (runCallback|runTask|iterate|__hyphal_)/.test(line)) break;
+      out.push(line);
+    }
+    if (out.length && /^\s+at apply \(native\)/.test(out[out.length - 1])) out.pop();
+    return out.join("\n").replace(/<input>/g, H.mainFile || "<input>");
+  }
+  H.cleanStack = cleanStack;
   function describeError(e) {
     if (e instanceof Error || (e && typeof e === "object" && typeof e.stack === "string")) {
-      let stack = typeof e.stack === "string" && e.stack ? e.stack : "";
+      let stack = typeof e.stack === "string" && e.stack ? cleanStack(e.stack) : "";
       const head = `${e.name || "Error"}: ${e.message}`;
       if (!stack.startsWith(e.name || "Error")) stack = stack ? `${head}\n${stack}` : head;
       return stack.replace(/\n+$/, "");
@@ -134,7 +146,7 @@
   class Timeout {
     constructor(fn, delay, args, repeat) {
       this._id = nextId++;
-      this._fn = fn; this._args = args; this._repeat = repeat;
+      this._onTimeout = fn; this._args = args; this._repeat = repeat;
       this._delay = delay; this.cancelled = false; this._ref = true;
       timers.set(this._id, this);
       this._schedule();
@@ -174,7 +186,7 @@
 
   let immediates = [];
   class Immediate {
-    constructor(fn, args) { this._fn = fn; this._args = args; this.cancelled = false; this._ref = true; }
+    constructor(fn, args) { this._onImmediate = fn; this._args = args; this.cancelled = false; this._ref = true; }
     ref() { this._ref = true; return this; }
     unref() { this._ref = false; return this; }
     hasRef() { return this._ref; }
@@ -223,10 +235,10 @@
   function runTask(task) {
     if (task instanceof Timeout) {
       if (task._repeat) task._schedule(); else timers.delete(task._id);
-      runCallback(task._fn, task, task._args);
+      runCallback(task._onTimeout, task, task._args);
     } else if (task instanceof Immediate) {
       task.cancelled = true;
-      runCallback(task._fn, task, task._args);
+      runCallback(task._onImmediate, task, task._args);
     } else {
       const [id, ok, value] = task;
       const done = ops.get(id);
@@ -259,7 +271,7 @@
       const task = nextTask();
       if (task === null) break;
       runTask(task);
-      if (!nativeCheckpoint) return state(true);
+      if (!nativeCheckpoint) { runTicks(); return state(true); }
       checkpoint();
     }
     return state(false);
@@ -397,7 +409,7 @@
   H.configure = function (json) {
     const cfg = JSON.parse(json);
     process.argv = cfg.argv; process.env = cfg.env; process.pid = cfg.pid; H.cwd = cfg.cwd;
-    process.platform = cfg.platform; H.memory = cfg.memory;
+    process.platform = cfg.platform; H.memory = cfg.memory; H.mainFile = cfg.main;
   };
   H.setMemory = function (json) { H.memory = JSON.parse(json); };
 

@@ -427,8 +427,9 @@
       return Promise.resolve();
     }
     get body() { return this._bytes; }
-    text() { return this._consume().then(() => (this._text !== null ? this._text : this._raw ? utf8Decode(this._raw, false) : "")); }
-    json() { return this.text().then((t) => JSON.parse(t)); }
+    _textNow() { return this._text !== null ? this._text : this._raw ? utf8Decode(this._raw, false) : ""; }
+    text() { return this._consume().then(() => this._textNow()); }
+    json() { return this._consume().then(() => JSON.parse(this._textNow())); }
     arrayBuffer() { return this._consume().then(() => (this._bytes ? this._bytes.slice().buffer : new ArrayBuffer(0))); }
     bytes() { return this.arrayBuffer().then((b) => new Uint8Array(b)); }
     blob() { return Promise.reject(new Error("Blob bodies are not supported by hyphal")); }
