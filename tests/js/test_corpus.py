@@ -15,10 +15,7 @@ SCRIPTS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".js", ".mjs"))
 EXIT_CODES = {"process_env.js": 3}
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-async def test_corpus_matches_node(script: Path, engine: str, hyphal_loop: str) -> None:
-    if hyphal_loop != "uvloop" and script.name != "timers_order.js":
-        pytest.skip("the corpus runs on one loop; timers_order runs on both")
+async def check(script: Path, engine: str) -> None:
     out, err = io.StringIO(), io.StringIO()
     runtime = Runtime(engine, argv=["one", "two"], stdout=out, stderr=err,  # type: ignore[arg-type]
                       env={"PATH": "/usr/bin", "HYPHAL_CORPUS_VAR": "corpus"})
@@ -26,3 +23,13 @@ async def test_corpus_matches_node(script: Path, engine: str, hyphal_loop: str) 
     expected = script.with_suffix(".out").read_text()
     assert out.getvalue() == expected, err.getvalue()
     assert code == EXIT_CODES.get(script.name, 0), err.getvalue()
+
+
+@pytest.mark.hyphal(loops=["uvloop"])
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+async def test_corpus_matches_node(script: Path, engine: str) -> None:
+    await check(script, engine)
+
+
+async def test_timer_ordering_on_each_loop(engine: str) -> None:
+    await check(CORPUS / "timers_order.js", engine)
