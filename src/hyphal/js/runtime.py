@@ -87,7 +87,7 @@ class Host:
         while state["x"] is None and not (until is not None and until()):
             if state["r"] or self._completions:
                 await asyncio.sleep(0)
-            elif state["t"] >= 0 or state["p"] or self._ops:
+            elif (state["t"] >= 0 and state["k"]) or state["p"] or self._ops:
                 await self._wait(state["t"] / 1000 if state["t"] >= 0 else None)
             elif until is not None:
                 break

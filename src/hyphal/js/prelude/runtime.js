@@ -245,21 +245,17 @@
       if (done !== undefined) { ops.delete(id); runCallback(done, undefined, [ok, value]); }
     }
   }
-  function pendingRefs() {
-    let n = ops.size;
-    for (const t of timers.values()) if (t._ref) { n++; break; }
-    return n;
-  }
   function state(needJobs) {
     const out = outbox;
     outbox = []; lastWrite = null;
     const t = peekLive();
-    let refTimer = false;
-    if (t !== null) for (const x of timers.values()) if (x._ref) { refTimer = true; break; }
+    let refTimer = 0;
+    if (t !== null) for (const x of timers.values()) if (x._ref) { refTimer = 1; break; }
     const s = {
       o: out,
       j: needJobs ? 1 : 0,
-      t: t === null || !refTimer ? -1 : Math.max(0, t.when - now()),
+      t: t === null ? -1 : Math.max(0, t.when - now()),
+      k: refTimer,
       r: (immediates.some((i) => !i.cancelled && i._ref) || io.length || ticks.length) ? 1 : 0,
       p: ops.size,
       x: exitCode,
