@@ -184,6 +184,8 @@ class Runtime:
     """One JavaScript program on one engine context.
 
     ``stdout``/``stderr`` receive the program's console output (default: the process's).
+    ``engine_factory`` hands over an already started engine (``hyphal run`` starts V8 on a
+    thread while it imports the rest).
     Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
     return the exit code. The context is closed when they return.
     """
@@ -191,8 +193,10 @@ class Runtime:
     def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
                  time_limit: float | None = None, argv: list[str] | None = None,
                  stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None,
+                 engine_factory: Callable[[], Engine] | None = None) -> None:
         self.engine_name = engine
+        self._engine_factory = engine_factory
         self.memory_limit = memory_limit
         self.time_limit = time_limit
         self.argv = list(argv or [])
@@ -218,8 +222,11 @@ class Runtime:
         """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
         code."""
         try:
-            engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
-                                   time_limit=self.time_limit)
+            if self._engine_factory is not None:
+                engine, self._engine_factory = self._engine_factory(), None
+            else:
+                engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
+                                       time_limit=self.time_limit)
         except (ImportError, OSError) as exc:
             self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
             return 1

@@ -13,6 +13,7 @@ Cases (node's column is skipped when ``node`` is not installed):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -36,24 +37,62 @@ NOW = ("const __now = typeof performance === 'object' && performance.now ? "
 
 MICRO = """
 const MICRO = {
-  stringOps(n) { let c = 0; for (let i = 0; i < n; i++) { const s = 'Hello, World ' + i;
-    c += s.toUpperCase().indexOf('WORLD') + s.split(',').length + s.slice(2, 8).length; } return c; },
-  objectCreate(n) { let last; for (let i = 0; i < n; i++) last = { id: i, name: 'item', value: i * 2, tags: ['a'] };
-    return last.id; },
-  propertyAccess(n) { const o = { a: 1, b: 2, c: { d: 3 } }; let s = 0;
-    for (let i = 0; i < n; i++) s += o.a + o.b + o.c.d; return s; },
-  httpHandler(n) { let s = 0; for (let i = 0; i < n; i++) {
-    const req = { method: 'GET', path: '/api/users/' + i, headers: { 'content-type': 'application/json' } };
-    const parts = req.path.split('/');
-    const body = JSON.stringify({ id: parts[3], ok: true, method: req.method });
-    s += body.length + (req.headers['content-type'] === 'application/json' ? 1 : 0); } return s; },
-  functionCalls(n) { function add(a, b) { return a + b; } let s = 0;
-    for (let i = 0; i < n; i++) s = add(s, i) & 0xffff; return s; },
-  stringConcat(n) { let s = ''; for (let i = 0; i < n; i++) { s += 'x'; if (s.length > 1000) s = ''; } return s.length; },
-  arrayOps(n) { let s = 0; for (let i = 0; i < n; i++) { const a = [1, 2, 3, 4, 5]; a.push(i);
-    s += a.map((x) => x * 2).filter((x) => x > 4).reduce((p, x) => p + x, 0); } return s; },
-  jsonOps(n) { let s = 0; const o = { users: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], total: 2 };
-    for (let i = 0; i < n; i++) s += JSON.parse(JSON.stringify(o)).total; return s; },
+  stringOps(n) {
+    let c = 0;
+    for (let i = 0; i < n; i++) {
+      const s = 'Hello, World ' + i;
+      c += s.toUpperCase().indexOf('WORLD') + s.split(',').length + s.slice(2, 8).length;
+    }
+    return c;
+  },
+  objectCreate(n) {
+    let last;
+    for (let i = 0; i < n; i++) last = { id: i, name: 'item', value: i * 2, tags: ['a'] };
+    return last.id;
+  },
+  propertyAccess(n) {
+    const o = { a: 1, b: 2, c: { d: 3 } };
+    let s = 0;
+    for (let i = 0; i < n; i++) s += o.a + o.b + o.c.d;
+    return s;
+  },
+  httpHandler(n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const req = { method: 'GET', path: '/api/users/' + i,
+                    headers: { 'content-type': 'application/json' } };
+      const parts = req.path.split('/');
+      const body = JSON.stringify({ id: parts[3], ok: true, method: req.method });
+      s += body.length + (req.headers['content-type'] === 'application/json' ? 1 : 0);
+    }
+    return s;
+  },
+  functionCalls(n) {
+    function add(a, b) { return a + b; }
+    let s = 0;
+    for (let i = 0; i < n; i++) s = add(s, i) & 0xffff;
+    return s;
+  },
+  stringConcat(n) {
+    let s = '';
+    for (let i = 0; i < n; i++) { s += 'x'; if (s.length > 1000) s = ''; }
+    return s.length;
+  },
+  arrayOps(n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const a = [1, 2, 3, 4, 5];
+      a.push(i);
+      s += a.map((x) => x * 2).filter((x) => x > 4).reduce((p, x) => p + x, 0);
+    }
+    return s;
+  },
+  jsonOps(n) {
+    let s = 0;
+    const o = { users: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], total: 2 };
+    for (let i = 0; i < n; i++) s += JSON.parse(JSON.stringify(o)).total;
+    return s;
+  },
 };
 function microAll(budget) {
   const out = {};
@@ -84,7 +123,8 @@ function long() {
   setTimeout(() => {
     const late = performance.now() - start - LONG;
     lateness.sort((a, b) => a - b);
-    console.log(JSON.stringify({ p50: lateness[Math.floor(N * 0.5)], p99: lateness[Math.floor(N * 0.99)],
+    console.log(JSON.stringify({ p50: lateness[Math.floor(N * 0.5)],
+                                 p99: lateness[Math.floor(N * 0.99)],
                                  min: Math.min(lateness[0], late), long: late }));
   }, LONG);
 }
@@ -93,7 +133,11 @@ one(1);
 
 ALLOC = """
 const keep = [];
-for (let i = 0; i < 1000; i++) { const a = new Array(1000); for (let j = 0; j < 1000; j++) a[j] = j * 1.5; keep.push(a); }
+for (let i = 0; i < 1000; i++) {
+  const a = new Array(1000);
+  for (let j = 0; j < 1000; j++) a[j] = j * 1.5;
+  keep.push(a);
+}
 console.log(keep.length);
 """
 
@@ -137,7 +181,7 @@ def run(ctx: BenchContext) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     hyphal_cmd = [sys.executable, "-m", "hyphal", "run"]
     impls: dict[str, Callable[[str, str], Any]] = {
-        f"hyphal-{e}": (lambda code, expr, e=e: _engine_eval(e, code, expr)) for e in ENGINES}
+        f"hyphal-{e}": functools.partial(_engine_eval, e) for e in ENGINES}
     if node:
         impls["node"] = _node_eval
     repeat = ctx.scale(3, 2)
