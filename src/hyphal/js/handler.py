@@ -50,12 +50,16 @@ class HandlerStatistics:
 
 
 def _decode(answer: str) -> ResponseData:
-    # "R|O" status \2 base64-flag \2 k \1 v \1 ... \2 body  (see prelude/handler.js)
-    status, b64, header_text, body = answer[1:].split("\x02", 3)
-    fields = header_text.split("\x01") if header_text else []
-    headers = list(zip(fields[::2], fields[1::2], strict=True))
-    data = base64.b64decode(body) if b64 == "1" else body.encode("utf-8")
-    return int(status), headers, data
+    # kind, base64 flag, 3-digit status, k \1 v \1 ..., \2, body  (see prelude/handler.js)
+    end = answer.index("\x02", 5)
+    fields = answer[5:end].split("\x01")
+    if len(fields) == 2:
+        headers = [(fields[0], fields[1])]
+    else:
+        headers = list(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else []
+    body = answer[end + 1:]
+    data = base64.b64decode(body) if answer[1] == "1" else body.encode("utf-8")
+    return int(answer[2:5]), headers, data
 
 
 class HandlerContext:
