@@ -43,6 +43,14 @@ def _where(stack: str) -> str:
     return f"{m.group(1)}:{m.group(2)}" if m else ""
 
 
+_MEMORY_REFRESH = 0.1
+
+
+def _memory(engine: Engine) -> dict[str, int]:
+    used = engine.memory_used()
+    return {"rss": _rss(), "heapUsed": used, "heapTotal": used}
+
+
 def _rss() -> int:
     try:
         with open("/proc/self/statm", "rb") as f:
@@ -84,6 +92,8 @@ class Host:
         engine = self.engine
         if self._wake is None:
             self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        memory_due = loop.time() + _MEMORY_REFRESH
         while state["x"] is None and not (until is not None and until()):
             if state["r"] or self._completions:
                 await asyncio.sleep(0)
@@ -93,6 +103,9 @@ class Host:
                 break
             else:
                 return self.drive(engine.call("__hyphal_finish"))
+            if loop.time() >= memory_due:  # keep process.memoryUsage() roughly current
+                memory_due = loop.time() + _MEMORY_REFRESH
+                engine.call("__hyphal_set_memory", json.dumps(_memory(engine)))
             completions, self._completions = self._completions, []
             state = self.drive(engine.call("__hyphal_step",
                                            json.dumps(completions) if completions else ""))
@@ -173,10 +186,9 @@ def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str],
     """Evaluate the prelude in ``engine`` and configure ``process``; ``main`` names the main
     script in stacks where the engine cannot."""
     engine.eval(prelude_source(), "hyphal:prelude")
-    used = engine.memory_used()
     engine.call("__hyphal_configure", json.dumps({
         "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(), "main": main,
-        "platform": sys.platform, "memory": {"rss": _rss(), "heapUsed": used, "heapTotal": used},
+        "platform": sys.platform, "memory": _memory(engine),
     }))
 
 
