@@ -139,31 +139,22 @@ class HandlerContext:
             if answer[0] == "R":
                 return _decode(answer)
             if answer[0] == "O":
-                self._host.drive(self._engine.call("__hyphal_state"))
-                return _decode(answer)
+                return self._respond(answer)
             # A promise: a microtask checkpoint may settle it at once.
             pending = int(answer[1:])
             self._engine.run_jobs()
             self._host.drive(self._engine.call("__hyphal_resume"))
             done = self._engine.call("__hyphal_handler_result", pending)
-        except JSLimitError:
-            self.errors += 1
-            self.close()
-            raise
-        except JSError:
-            self.errors += 1
-            self._drain()
-            raise
+        except JSError as exc:
+            raise self._failed(exc) from None
         if isinstance(done, str):
-            if done[0] == "O":
-                self._host.drive(self._engine.call("__hyphal_state"))
-            return _decode(done)
+            return self._respond(done)
         self.async_calls += 1
         return self._finish(pending)
 
     async def _finish(self, pending: int) -> ResponseData:
         self._busy = True
-        result: list[Any] = []
+        result: list[str] = []
 
         def settled() -> bool:
             answer = self._engine.call("__hyphal_handler_result", pending)
@@ -177,20 +168,25 @@ class HandlerContext:
             await self._host.run_loop(state, until=settled)
             if not result and not settled():
                 raise JSError("the handler's promise never settled (nothing left to wait for)")
-        except JSLimitError:
-            self.errors += 1
-            self.close()
-            raise
-        except JSError:
-            self.errors += 1
-            self._drain()
-            raise
+            return self._respond(result[0])
+        except JSError as exc:
+            raise self._failed(exc) from None
         finally:
             self._busy = False
-        answer = result[0]
-        if answer[0] == "O":
+
+    def _respond(self, answer: str) -> ResponseData:
+        if answer[0] == "O":  # the handler printed something: write it out
             self._host.drive(self._engine.call("__hyphal_state"))
         return _decode(answer)
+
+    def _failed(self, exc: JSError) -> JSError:
+        """Count a failed call; a limit error closes the context (it is unusable)."""
+        self.errors += 1
+        if isinstance(exc, JSLimitError):
+            self.close()
+        else:
+            self._drain()
+        return exc
 
     def _drain(self) -> None:
         try:
