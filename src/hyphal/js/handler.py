@@ -99,11 +99,7 @@ class HandlerContext:
         except BaseException:
             self.close()
             raise
-        self._raw: Callable[..., Any] | None = None
-        fast = getattr(self._engine, "function", None)
-        if fast is not None:
-            self._raw = fast("__hyphal_handle")
-            self._convert: Callable[[Exception], JSError] = self._engine.error  # type: ignore[attr-defined]
+        self._handle = self._engine.function("__hyphal_handle")
 
     def call(self, request: Mapping[str, Any]) -> ResponseData | Awaitable[ResponseData]:
         """Run the handler for ``request``; see the module docstring for the two return forms.
@@ -122,20 +118,17 @@ class HandlerContext:
         headers = get("headers")
         body = get("body")
         if body:
-            body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+            body = (bytes(body).decode("utf-8", "replace")
+                    if isinstance(body, bytes | bytearray | memoryview) else str(body))
         args = (get("method", "GET"), get("url", "/"), get("path", "/"),
                 orjson.dumps(query).decode() if query else "{}",
                 orjson.dumps(headers).decode() if headers else "[]",
                 body or "")
-        raw = self._raw
         try:
-            if raw is not None:
-                try:
-                    answer = raw(*args)
-                except Exception as exc:
-                    raise self._convert(exc) from None
-            else:
-                answer = self._engine.call("__hyphal_handle", *args)
+            try:
+                answer: Any = self._handle(*args)
+            except Exception as exc:
+                raise self._engine.error(exc) from None
             if answer[0] == "R":
                 return _decode(answer)
             if answer[0] == "O":

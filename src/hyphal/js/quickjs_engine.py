@@ -60,15 +60,15 @@ class QuickJSEngine(Engine):
         return None if isinstance(value, _quickjs.Object) else value
 
     def function(self, name: str) -> Any:
-        """The raw callable for the global function ``name`` (for hot paths such as HTTP
-        handlers: call it directly and convert ``_quickjs.JSException`` with :meth:`error`)."""
+        """The engine's own callable: no Python wrapper on the hot path."""
         fn = self._functions.get(name)
         if fn is None:
             fn = self._functions[name] = self._ctx.get(name)
         return fn
 
     def error(self, exc: Exception) -> JSError:
-        """The hyphal error for an exception raised by a raw call."""
+        if isinstance(exc, JSError):
+            return exc
         return self._convert(exc, self._filename)
 
     def run_jobs(self) -> None:

@@ -21,24 +21,23 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from hyphal.js.abc import Engine, EngineName, create_engine
-from hyphal.js.errors import JSError, JSLimitError
+from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 from hyphal.js.modules import link, looks_like_module
 from hyphal.js.prelude import prelude_source
 
-__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error", "run_file", "run_source"]
+__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
 
 logger = logging.getLogger("hyphal.js")
 
 
 def _where(stack: str) -> str:
     """``file:line`` of the innermost frame in ``stack``, or ``""``."""
-    import re
-
     m = re.search(r"\(?((?:/|file:|\[)[^\s()]*?):(\d+):(\d+)\)?", stack)
     return f"{m.group(1)}:{m.group(2)}" if m else ""
 
@@ -159,6 +158,7 @@ class Host:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # delivered to JavaScript as a rejection
+                logger.debug("host operation %s %d failed: %r", kind, op_id, exc)
                 self._complete(op_id, False, {"message": str(exc) or type(exc).__name__,
                                               "name": type(exc).__name__})
             else:
@@ -267,22 +267,21 @@ class Runtime:
             else:
                 engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
                 state = host.drive(engine.call("__hyphal_after_main"))
+            state = await host.run_loop(state)
         except JSLimitError:
             drain(host)
             raise
         except JSError as exc:
             drain(host)
-            code = engine.call("__hyphal_exit_code")
-            if isinstance(code, int):
+            try:
+                code = engine.call("__hyphal_exit_code")
+            except JSError:
+                code = None
+            if isinstance(code, int):  # process.exit() unwinding the main script
                 return code
             host.flush()
             report_error(exc, self.stderr)
             return 1
-        try:
-            state = await host.run_loop(state)
-        except JSLimitError:
-            drain(host)
-            raise
         code = state["x"]
         return int(code) if code is not None else 0
 
@@ -301,21 +300,6 @@ def report_error(exc: JSError, stderr: TextIO) -> None:
     stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
     where = _where(stack)
     text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
-    if type(exc).__name__ == "JSSyntaxError":
+    if isinstance(exc, JSSyntaxError):
         text = f"{exc}"
     stderr.write(text.rstrip("\n") + "\n")
-
-
-async def run_file(path: str, *, engine: EngineName = "v8", argv: list[str] | None = None,
-                   memory_limit: int | None = None, time_limit: float | None = None) -> int:
-    """Run a script file on the running loop; return its exit code (see :class:`Runtime`)."""
-    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
-    return await runtime.run_file(path)
-
-
-async def run_source(source: str, *, engine: EngineName = "v8", filename: str = "[eval]",
-                     argv: list[str] | None = None, memory_limit: int | None = None,
-                     time_limit: float | None = None) -> int:
-    """Run a source string on the running loop; return its exit code (see :class:`Runtime`)."""
-    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
-    return await runtime.run_source(source, filename)
