@@ -449,7 +449,6 @@
     clone() { return new Request(this); }
   }
   G.Request = Request;
-  const STATUS_TEXT = { 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" };
   class Response extends Body {
     constructor(body = null, init = {}) {
       super();
@@ -497,7 +496,6 @@
     return new Response(text, { status: init.status, statusText: init.statusText, headers });
   }
   G.Response = Response;
-  H.STATUS_TEXT = STATUS_TEXT;
 
   // ---- fetch --------------------------------------------------------------------------------
   G.fetch = function fetch(input, init) {
