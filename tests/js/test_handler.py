@@ -138,3 +138,15 @@ def test_module_handler(tmp_path: Path, engine: str) -> None:
     ctx = load_handler(str(path), engine=engine)()  # type: ignore[arg-type]
     assert ctx.call(request("/bob"))[2] == b"hi /bob"  # type: ignore[index]
     ctx.close()
+
+
+def test_a_context_refuses_other_threads(handler_file: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = load_handler(handler_file)()
+    try:
+        with ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="created it"):
+            pool.submit(ctx.call, request("/")).result()
+        assert ctx.call(request("/"))[0] == 200  # type: ignore[index]
+    finally:
+        ctx.close()

@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from threading import get_ident
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -79,6 +80,7 @@ class HandlerContext:
         self.errors = 0
         self._busy = False
         self._closed = False
+        self._thread = get_ident()
         try:
             load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ),
                          main=path)
@@ -108,10 +110,13 @@ class HandlerContext:
         :class:`~hyphal.ClosedResourceError` after :meth:`close`,
         :class:`~hyphal.BusyResourceError` while an async call of this context is in flight.
         """
-        if self._busy or self._closed:
+        if self._busy or self._closed or get_ident() != self._thread:
             if self._closed:
                 raise ClosedResourceError("this handler context is closed; make a new one")
-            raise BusyResourceError("this handler context is still serving an async call")
+            if self._busy:
+                raise BusyResourceError("this handler context is still serving an async call")
+            raise RuntimeError("a handler context must be called on the thread that created it "
+                               "(QuickJS crashes otherwise): make one context per thread")
         self.calls += 1
         get = request.get
         query = get("query")
