@@ -18,6 +18,16 @@ import re
 import threading
 from typing import Any, ClassVar
 
+from py_mini_racer import (
+    JSEvalException,
+    JSOOMException,
+    JSParseException,
+    JSTimeoutException,
+    MiniRacer,
+    init_mini_racer,
+)
+from py_mini_racer._exc import JSTerminatedException
+
 from hyphal.js.abc import Engine, EngineName, Primitive
 from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 
@@ -35,8 +45,6 @@ def _init() -> None:
     global _initialised
     with _init_lock:
         if not _initialised:
-            from py_mini_racer import init_mini_racer
-
             init_mini_racer(flags=_FLAGS, ignore_duplicate_init=True)
             _initialised = True
 
@@ -50,8 +58,6 @@ class V8Engine(Engine):
                  time_limit: float | None = None) -> None:
         super().__init__(memory_limit=memory_limit, time_limit=time_limit)
         _init()
-        from py_mini_racer import MiniRacer
-
         self._racer: Any = MiniRacer()
         self._ctx: Any = self._racer._ctx
         if memory_limit:
@@ -86,14 +92,6 @@ class V8Engine(Engine):
             racer.close()
 
     def _run(self, code: str, filename: str | None) -> Primitive:
-        from py_mini_racer import (
-            JSEvalException,
-            JSOOMException,
-            JSParseException,
-            JSTimeoutException,
-        )
-        from py_mini_racer._exc import JSTerminatedException
-
         ctx = self._ctx
         if ctx is None:
             raise JSError("the V8 context is closed")
