@@ -85,7 +85,8 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from hyphal.js.errors import JSError, JSLimitError
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
 
 
 def __getattr__(name: str) -> Any:
