@@ -252,7 +252,7 @@
         this._list.push(i < 0 ? [formDecode(part), ""] : [formDecode(part.slice(0, i)), formDecode(part.slice(i + 1))]);
       }
     }
-    _update() { if (this._url) { const s = this.toString(); this._url._search = s ? `?${s}` : ""; } }
+    _update() { if (this._url) { const s = this.toString(); this._url._query = s ? s : null; } }
     get size() { return this._list.length; }
     append(k, v) { this._list.push([`${k}`, `${v}`]); this._update(); }
     delete(k, v) { this._list = this._list.filter(([a, b]) => !(a === `${k}` && (v === undefined || b === `${v}`))); this._update(); }
@@ -324,9 +324,10 @@
       this._port = m[5] && m[5] !== SPECIAL[protocol] ? `${Number(m[5])}` : "";
       this._hasAuthority = m[4] !== undefined;
       this._pathname = this._hasAuthority || special ? normalizePath(m[6] || "", special) : (m[6] || "");
-      this._search = m[7] && m[7] !== "?" ? m[7].replace(/ /g, "%20") : "";
-      this._hash = m[8] && m[8] !== "#" ? m[8].replace(/ /g, "%20") : "";
-      this._params = new URLSearchParams(this._search);
+      // null: no "?" / "#" at all; "": present but empty (kept in href, as WHATWG says)
+      this._query = m[7] !== undefined ? m[7].slice(1).replace(/ /g, "%20") : null;
+      this._fragment = m[8] !== undefined ? m[8].slice(1).replace(/ /g, "%20") : null;
+      this._params = new URLSearchParams(this._query || "");
       this._params._url = this;
     }
     get protocol() { return this._protocol; }
@@ -344,15 +345,17 @@
     get origin() { return SPECIAL[this._protocol] !== undefined && this._protocol !== "file:" ? `${this._protocol}//${this.host}` : "null"; }
     get pathname() { return this._pathname; }
     set pathname(v) { v = `${v}`; this._pathname = normalizePath(v.startsWith("/") ? v : "/" + v, true); }
-    get search() { return this._search; }
-    set search(v) { v = `${v}`; this._search = v && v !== "?" ? (v.startsWith("?") ? v : "?" + v) : ""; this._params._parse(this._search); }
+    get search() { return this._query ? `?${this._query}` : ""; }
+    set search(v) { v = `${v}`.replace(/^\?/, ""); this._query = v ? v : null; this._params._parse(v); }
     get searchParams() { return this._params; }
-    get hash() { return this._hash; }
-    set hash(v) { v = `${v}`; this._hash = v && v !== "#" ? (v.startsWith("#") ? v : "#" + v) : ""; }
+    get hash() { return this._fragment ? `#${this._fragment}` : ""; }
+    set hash(v) { v = `${v}`.replace(/^#/, ""); this._fragment = v ? v : null; }
     get href() {
       const auth = this._username ? `${this._username}${this._password ? ":" + this._password : ""}@` : "";
       const authority = this._hasAuthority || SPECIAL[this._protocol] !== undefined ? `//${auth}${this.host}` : "";
-      return `${this._protocol}${authority}${this._pathname}${this._search}${this._hash}`;
+      const query = this._query !== null ? `?${this._query}` : "";
+      const fragment = this._fragment !== null ? `#${this._fragment}` : "";
+      return `${this._protocol}${authority}${this._pathname}${query}${fragment}`;
     }
     set href(v) { Object.assign(this, new URL(v)); }
     toString() { return this.href; }
