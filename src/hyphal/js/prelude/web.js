@@ -96,26 +96,38 @@
     }
     return new Uint8Array(out);
   }
+  // The WHATWG UTF-8 decoder: one U+FFFD per maximal ill-formed subsequence.
   function utf8Decode(bytes, fatal) {
     let out = "";
     const chunk = [];
-    for (let i = 0; i < bytes.length;) {
-      const b = bytes[i];
-      let c = 0xfffd, n = 1;
-      if (b < 0x80) c = b;
-      else if (b >= 0xc2 && b < 0xe0 && (bytes[i + 1] & 0xc0) === 0x80) { c = ((b & 31) << 6) | (bytes[i + 1] & 63); n = 2; }
-      else if (b >= 0xe0 && b < 0xf0 && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
-        c = ((b & 15) << 12) | ((bytes[i + 1] & 63) << 6) | (bytes[i + 2] & 63); n = 3;
-        if (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)) { c = 0xfffd; n = 1; }
-      } else if (b >= 0xf0 && b < 0xf5 && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80) {
-        c = ((b & 7) << 18) | ((bytes[i + 1] & 63) << 12) | ((bytes[i + 2] & 63) << 6) | (bytes[i + 3] & 63); n = 4;
-        if (c < 0x10000 || c > 0x10ffff) { c = 0xfffd; n = 1; }
-      }
-      if (c === 0xfffd && b !== 0xef && fatal) throw new TypeError("The encoded data was not valid for encoding utf-8");
+    let codePoint = 0, seen = 0, needed = 0, lower = 0x80, upper = 0xbf;
+    const emit = (c) => {
+      if (c === 0xfffd && fatal) throw new TypeError("The encoded data was not valid for encoding utf-8");
       if (c >= 0x10000) { c -= 0x10000; chunk.push(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); } else chunk.push(c);
       if (chunk.length > 8000) { out += String.fromCharCode.apply(null, chunk); chunk.length = 0; }
-      i += n;
+    };
+    for (let i = 0; i < bytes.length;) {
+      const b = bytes[i];
+      if (needed === 0) {
+        i++;
+        if (b <= 0x7f) emit(b);
+        else if (b >= 0xc2 && b <= 0xdf) { needed = 1; codePoint = b & 0x1f; }
+        else if (b >= 0xe0 && b <= 0xef) { if (b === 0xe0) lower = 0xa0; if (b === 0xed) upper = 0x9f; needed = 2; codePoint = b & 0xf; }
+        else if (b >= 0xf0 && b <= 0xf4) { if (b === 0xf0) lower = 0x90; if (b === 0xf4) upper = 0x8f; needed = 3; codePoint = b & 0x7; }
+        else emit(0xfffd);
+        continue;
+      }
+      if (b < lower || b > upper) { // the sequence ends early; b starts over
+        codePoint = needed = seen = 0; lower = 0x80; upper = 0xbf;
+        emit(0xfffd);
+        continue;
+      }
+      lower = 0x80; upper = 0xbf;
+      codePoint = (codePoint << 6) | (b & 0x3f);
+      i++;
+      if (++seen === needed) { emit(codePoint); codePoint = needed = seen = 0; }
     }
+    if (needed !== 0) emit(0xfffd);
     return out + String.fromCharCode.apply(null, chunk);
   }
   function toBytes(input) {
