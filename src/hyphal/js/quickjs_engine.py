@@ -96,7 +96,9 @@ class QuickJSEngine(Engine):
         if first.startswith("InternalError: interrupted"):
             return JSLimitError("time", f"script exceeded its time limit of {self.time_limit} s "
                                         "(raise it with --timeout)")
-        if self.memory_limit and ("out of memory" in first or first == "[uninitialized]"):
+        # Out of memory while building the exception leaves a null or uninitialized value.
+        if self.memory_limit and ("out of memory" in first
+                                  or first in ("[uninitialized]", "null")):
             return JSLimitError("memory", f"script exceeded its memory limit of "
                                           f"{self.memory_limit} bytes (raise it with --max-memory)")
         if first.startswith("SyntaxError"):
