@@ -28,7 +28,6 @@ from typing import Any, TextIO
 
 from hyphal.js.abc import Engine, EngineName, create_engine
 from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
-from hyphal.js.modules import link, looks_like_module
 from hyphal.js.prelude import prelude_source
 
 __all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
@@ -43,6 +42,16 @@ def _where(stack: str) -> str:
 
 
 _MEMORY_REFRESH = 0.1
+
+
+def _is_module(path: str, source: str) -> bool:
+    """:func:`hyphal.js.modules.looks_like_module`, without importing the module linker (and
+    compiling its patterns) for the common plain script."""
+    if not path.endswith(".mjs") and not any(w in source for w in ("import", "export", "await")):
+        return False
+    from hyphal.js.modules import looks_like_module
+
+    return looks_like_module(path, source)
 
 
 def _memory(engine: Engine) -> dict[str, int]:
@@ -227,7 +236,7 @@ class Runtime:
             return 1
         if source.startswith("#!"):
             source = "//" + source[2:]
-        return await self.run_source(source, path, module=looks_like_module(path, source))
+        return await self.run_source(source, path, module=_is_module(path, source))
 
     async def run_source(self, source: str, filename: str = "[eval]", *,
                          module: bool = False) -> int:
@@ -261,6 +270,8 @@ class Runtime:
                      main=filename)
         try:
             if module:
+                from hyphal.js.modules import link
+
                 for mod in link(filename, source):
                     engine.eval(mod.code, mod.path)
                 state = host.drive(engine.call("__hyphal_start_modules", filename))
