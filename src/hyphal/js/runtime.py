@@ -266,9 +266,9 @@ class Runtime:
     async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
         engine = host.engine
         script = [filename] if filename != "[eval]" else []
-        load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
-                     main=filename)
         try:
+            load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
+                         main=filename)
             if module:
                 from hyphal.js.modules import link
 
