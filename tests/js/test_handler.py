@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hyphal import BusyResourceError
 from hyphal.js.errors import JSError, JSLimitError
 from hyphal.js.handler import load_handler
 
@@ -85,6 +86,8 @@ async def test_async_handler_returns_an_awaitable(handler_file: str, engine: str
     try:
         pending = ctx.call(request("/slow"))
         assert inspect.isawaitable(pending)
+        with pytest.raises(BusyResourceError):  # one call at a time per context
+            ctx.call(request("/"))
         assert await pending == (200, [("content-type", "application/json")], b'{"late":1}')
         with pytest.raises(JSError, match="RangeError: nope"):  # noqa: PT012
             rejected = ctx.call(request("/reject"))  # settles in the microtask checkpoint

@@ -148,10 +148,10 @@ class HandlerContext:
         if isinstance(done, str):
             return self._respond(done)
         self.async_calls += 1
+        self._busy = True  # until the awaitable finishes: await it (or close the context)
         return self._finish(pending)
 
     async def _finish(self, pending: int) -> ResponseData:
-        self._busy = True
         result: list[str] = []
 
         def settled() -> bool:
