@@ -95,6 +95,8 @@ _LAZY: dict[str, str] = {
     "Supervisor": "hyphal.actors",
     "SupervisorStatistics": "hyphal.actors",
     "SystemStatistics": "hyphal.actors",
+    "JSError": "hyphal.js.errors",
+    "JSLimitError": "hyphal.js.errors",
 }
 
 if TYPE_CHECKING:
@@ -110,6 +112,8 @@ if TYPE_CHECKING:
     from hyphal.actors import Supervisor as Supervisor
     from hyphal.actors import SupervisorStatistics as SupervisorStatistics
     from hyphal.actors import SystemStatistics as SystemStatistics
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
 
 
 def __getattr__(name: str) -> Any:
