@@ -105,6 +105,8 @@ _LAZY: dict[str, str] = {
     "LocalTransport": "hyphal.kernel",
     "Transport": "hyphal.kernel",
     "current_message": "hyphal.kernel",
+    "JSError": "hyphal.js.errors",
+    "JSLimitError": "hyphal.js.errors",
 }
 
 if TYPE_CHECKING:
@@ -130,6 +132,8 @@ if TYPE_CHECKING:
     from hyphal.kernel import Subsystem as Subsystem
     from hyphal.kernel import Transport as Transport
     from hyphal.kernel import current_message as current_message
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
 
 
 def __getattr__(name: str) -> Any:
