@@ -122,6 +122,8 @@ if TYPE_CHECKING:
     from hyphal.actors import Supervisor as Supervisor
     from hyphal.actors import SupervisorStatistics as SupervisorStatistics
     from hyphal.actors import SystemStatistics as SystemStatistics
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
     from hyphal.kernel import Kernel as Kernel
     from hyphal.kernel import KernelStatistics as KernelStatistics
     from hyphal.kernel import LocalHub as LocalHub
@@ -132,8 +134,6 @@ if TYPE_CHECKING:
     from hyphal.kernel import Subsystem as Subsystem
     from hyphal.kernel import Transport as Transport
     from hyphal.kernel import current_message as current_message
-    from hyphal.js.errors import JSError as JSError
-    from hyphal.js.errors import JSLimitError as JSLimitError
 
 
 def __getattr__(name: str) -> Any:
