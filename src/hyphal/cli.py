@@ -16,6 +16,7 @@ __all__ = ["main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hyphal.bench._cli", "bench"),
+    "serve": ("hyphal.http._cli", "serve"),
 }
 """Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""
 

@@ -1,0 +1,185 @@
+"""Sans-IO HTTP/1.1 request parsing with limits, around httptools (llhttp).
+
+Theory of operation
+-------------------
+:class:`RequestParser` takes bytes (:meth:`feed`) and produces complete :class:`Request`
+objects in :attr:`completed`, in arrival order (pipelining). It does no I/O and keeps no clock;
+the connection adapter reads three plain attributes after each feed:
+
+* ``completed`` -- requests ready to dispatch;
+* ``phase`` -- ``IDLE`` (between requests), ``HEAD`` (request line/headers arriving) or
+  ``BODY``; the adapter's timeout sweep watches it for the 408 and keep-alive timeouts;
+* ``continue_wanted`` -- the current request sent ``Expect: 100-continue`` and its body is
+  acceptable, so the adapter may answer ``100 Continue``.
+
+A breach raises :class:`ProtocolError` carrying the status to answer with; the connection must
+then be closed (the byte stream can no longer be trusted). llhttp already rejects malformed
+syntax, bad chunk sizes and most smuggling shapes; this module adds the limits and refuses, to be
+safe, every ambiguous framing: Content-Length together with Transfer-Encoding, more than one
+Content-Length, a non-numeric Content-Length, and any Transfer-Encoding other than ``chunked``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import httptools
+
+from hyphal._core.errors import HyphalError
+from hyphal.http._config import Limits
+from hyphal.http._request import Request
+
+__all__ = ["BODY", "HEAD", "IDLE", "ProtocolError", "RequestParser"]
+
+IDLE, HEAD, BODY = 0, 1, 2
+
+_METHODS = {m.encode(): m for m in
+            ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "TRACE", "CONNECT")}
+
+
+class ProtocolError(HyphalError):
+    """The client broke the protocol or a limit; answer ``status`` and close the connection."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class RequestParser:
+    """Bytes in, :class:`Request` objects out, limits enforced (see the module docstring)."""
+
+    __slots__ = ("_body", "_body_size", "_content_lengths", "_error", "_head_fed", "_header_bytes",
+                 "_headers", "_limits", "_max_head", "_parser", "_te", "_url", "completed",
+                 "continue_wanted", "phase", "upgrade")
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._max_head = limits.max_request_line + limits.max_header_bytes + 1024
+        self._parser = httptools.HttpRequestParser(self)
+        self.completed: deque[Request] = deque()
+        self.phase = IDLE
+        self.continue_wanted = False
+        self.upgrade = False
+        self._error: ProtocolError | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._header_bytes = 0
+        self._head_fed = 0
+        self._content_lengths = 0
+        self._te: bytes | None = None
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; completed requests are appended to :attr:`completed`.
+
+        Raises :class:`ProtocolError` (status 400, 413, 414 or 431) on a breach; requests
+        completed before the breach stay in :attr:`completed` and should be answered first."""
+        if self.phase == HEAD:
+            self._head_fed += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.upgrade = True
+        except httptools.HttpParserError as exc:
+            error = self._error
+            if error is None:
+                error = ProtocolError(400, f"malformed request: {exc}")
+            self._error = None
+            raise error from None
+        if self.phase == HEAD and self._head_fed > self._max_head:
+            if self._headers or self._header_bytes:
+                raise ProtocolError(431, "request header fields too large")
+            raise ProtocolError(414, "request line too long")
+
+    def _fail(self, status: int, reason: str) -> None:
+        self._error = ProtocolError(status, reason)
+        raise self._error
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.phase = HEAD
+        self.continue_wanted = False
+
+    def on_url(self, url: bytes) -> None:
+        url = self._url + url if self._url else url
+        self._url = url
+        if len(url) > self._limits.max_request_line:
+            self._fail(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._headers
+        headers.append((name, value))
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > self._limits.max_header_bytes:
+            self._fail(431, "request header fields too large")
+        if len(headers) > self._limits.max_headers:
+            self._fail(431, "too many request header fields")
+        n = len(name)
+        if n == 14 and name.lower() == b"content-length":
+            self._content_lengths += 1
+            if self._content_lengths > 1:
+                self._fail(400, "duplicate Content-Length")
+            if not value.strip().isdigit():
+                self._fail(400, "non-numeric Content-Length")
+        elif n == 17 and name.lower() == b"transfer-encoding":
+            if self._te is not None:
+                self._fail(400, "repeated Transfer-Encoding")
+            self._te = value
+
+    def on_headers_complete(self) -> None:
+        if self._content_lengths and self._te is not None:
+            self._fail(400, "both Content-Length and Transfer-Encoding")
+        if self._te is not None and self._te.strip().lower() != b"chunked":
+            self._fail(400, "unsupported Transfer-Encoding (only chunked is accepted)")
+        content_length = self._parser_content_length()
+        if content_length > self._limits.max_body:
+            self._fail(413, "request body too large")
+        self.phase = BODY
+        if content_length or self._te is not None:
+            for name, value in self._headers:
+                if len(name) == 6 and name.lower() == b"expect":
+                    if value.strip().lower() != b"100-continue":
+                        self._fail(417, "unsupported Expect")
+                    self.continue_wanted = True
+
+    def _parser_content_length(self) -> int:
+        if not self._content_lengths:
+            return 0
+        for name, value in self._headers:
+            if len(name) == 14 and name.lower() == b"content-length":
+                return int(value)
+        return 0  # pragma: no cover
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self._limits.max_body:
+            self._fail(413, "request body too large")
+        self._body.append(body)
+        self.continue_wanted = False
+
+    def on_message_complete(self) -> None:
+        parser = self._parser
+        body = self._body
+        method = parser.get_method()
+        request = Request(
+            _METHODS.get(method) or method.decode("latin-1"),
+            self._url,
+            self._headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            parser.get_http_version(),
+            parser.should_keep_alive(),
+        )
+        self.completed.append(request)
+        self.phase = IDLE
+        self.continue_wanted = False
+        self._url = b""
+        self._headers = []
+        self._body = []
+        self._body_size = self._header_bytes = self._content_lengths = self._head_fed = 0
+        self._te = None
