@@ -6,7 +6,14 @@ A Python handler is ``def handler(request)`` or ``async def handler(request)`` r
 """
 
 from hyphal.http._config import Limits, ServerConfig
-from hyphal.http._handlers import ContextBroken, HandlerContext, HandlerError, load_handler
+from hyphal.http._handlers import (
+    ContextBroken,
+    HandlerContext,
+    HandlerError,
+    LoadedHandler,
+    load_handler,
+    python_handler,
+)
 from hyphal.http._parser import ProtocolError, RequestParser
 from hyphal.http._pool import HandlerPool, HandlerPoolStatistics, PoolExhausted
 from hyphal.http._request import Request
@@ -20,6 +27,7 @@ __all__ = [
     "HandlerPool",
     "HandlerPoolStatistics",
     "Limits",
+    "LoadedHandler",
     "PoolExhausted",
     "ProtocolError",
     "Request",
@@ -28,4 +36,5 @@ __all__ = [
     "Server",
     "ServerConfig",
     "load_handler",
+    "python_handler",
 ]

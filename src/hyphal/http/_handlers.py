@@ -28,7 +28,8 @@ from hyphal._core.errors import HyphalError
 from hyphal.http._request import Request
 from hyphal.http._response import Response, ResponseData
 
-__all__ = ["ContextBroken", "HandlerContext", "HandlerError", "LoadedHandler", "load_handler"]
+__all__ = ["ContextBroken", "HandlerContext", "HandlerError", "LoadedHandler", "load_handler",
+           "python_handler"]
 
 HandlerResult = Response | ResponseData
 
@@ -107,6 +108,12 @@ def load_python_handler(spec: str, attr: str = "handler") -> Callable[[Request],
     return fn  # type: ignore[no-any-return]
 
 
+def python_handler(fn: Callable[[Request], Any], name: str = "") -> LoadedHandler:
+    """Wrap a Python function as a handler for :class:`~hyphal.http.Server` (embedding, tests)."""
+    return LoadedHandler("python", name or getattr(fn, "__name__", "handler"),
+                         lambda: PythonContext(fn))
+
+
 def load_handler(spec: str, *, engine: str = "quickjs", memory_limit: int | None = None,
                  time_limit: float | None = None) -> LoadedHandler:
     """Load a ``.js`` handler through :mod:`hyphal.js` or a Python handler.
@@ -121,4 +128,4 @@ def load_handler(spec: str, *, engine: str = "quickjs", memory_limit: int | None
     if inspect.isasyncgenfunction(fn):
         raise HandlerError("the handler is an async generator; return "
                            "Response.stream(chunks) from a regular (async) function instead")
-    return LoadedHandler("python", spec, lambda: PythonContext(fn))
+    return python_handler(fn, spec)
