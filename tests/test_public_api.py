@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hyphal
 
 CORE = [
@@ -30,9 +32,5 @@ def test_errors_share_one_root() -> None:
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
         hyphal.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as exc:
-        assert "NoSuchThing" in str(exc)
-    else:
-        raise AssertionError("expected AttributeError")

@@ -33,8 +33,8 @@ from hyphal._core.errors import (
 )
 from hyphal._core.pool import ObjectPool, PoolStatistics
 from hyphal._core.runner import current_config, run, to_thread
-from hyphal._core.stats import RuntimeStatistics, statistics
 from hyphal._core.select import select
+from hyphal._core.stats import RuntimeStatistics, statistics
 from hyphal._core.tasks import TaskGroup, TaskHandle
 from hyphal._core.threadchannel import ThreadChannel, ThreadChannelStatistics
 from hyphal._core.timing import checkpoint, current_time, sleep, sleep_until

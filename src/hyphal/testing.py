@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from hyphal._core.config import LoopName
 from hyphal._core.runner import run
 
 __all__ = ["LOOPS", "available_loops", "free_port"]
@@ -71,9 +72,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     fn = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(fn) or "hyphal_loop" not in pyfuncitem.funcargs:
+    callspec = getattr(pyfuncitem, "callspec", None)
+    if not inspect.iscoroutinefunction(fn) or callspec is None:
         return None
-    loop = pyfuncitem.funcargs["hyphal_loop"]
+    if "hyphal_loop" not in callspec.params:
+        return None
+    loop = cast(LoopName, callspec.params["hyphal_loop"])
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
     run(functools.partial(fn, **kwargs), loop=loop)

@@ -11,6 +11,13 @@ swallow it (``cancelled_caught``). Otherwise someone outside also cancelled the 
 keeps propagating. This is the same bookkeeping as ``asyncio.timeout`` and it nests: each scope
 has its own timer, so an inner scope can shorten but never extend an outer deadline.
 
+A task never cancels *itself* synchronously: ``task.cancel()`` on the running task would leave
+a pending cancellation that strikes at its next suspension, even if the scope has been left by
+then. So a scope cancelled from inside its own task defers the request with ``call_soon``;
+when the callback runs, the task is suspended, and if it is still inside the scope the
+cancellation is delivered there. A block that finishes without suspending is not cancelled
+(``cancel_called`` is true, ``cancelled_caught`` false).
+
 Cancellation is edge-triggered, as in asyncio: it is delivered once. Code that catches
 ``CancelledError`` inside a cancelled scope must re-raise it.
 """
@@ -38,7 +45,10 @@ class TaskLike(Protocol):
 
 
 def current_task() -> TaskLike:
-    task: TaskLike | None = asyncio.current_task()
+    try:
+        task: TaskLike | None = asyncio.current_task()
+    except RuntimeError:  # no running loop at all
+        task = None
     if task is None:
         raise RuntimeError(
             "this needs to run inside a task: call it from an async function started by "
@@ -65,12 +75,12 @@ class CancelScope:
     twice or outside a task.
     """
 
-    __slots__ = ("_cancel_called", "_entry_cancelling", "_fail", "_state", "_task", "_timer",
-                 "cancelled_caught", "deadline")
+    __slots__ = ("_cancel_called", "_entry_cancelling", "_fail", "_loop", "_requested",
+                 "_state", "_task", "_timer", "cancelled_caught", "deadline")
 
     def __init__(self, *, deadline: float = math.inf, _fail: bool = False) -> None:
         if deadline != deadline:
-            raise ValueError("deadline must be a number of seconds on hyphal.current_time(), not NaN")
+            raise ValueError("deadline must be seconds on hyphal.current_time()'s clock, not NaN")
         self.deadline = deadline
         self.cancelled_caught = False
         self._cancel_called = False
@@ -79,6 +89,7 @@ class CancelScope:
         self._task: TaskLike | None = None
         self._timer: DeadlineTimer | None = None
         self._entry_cancelling = 0
+        self._requested = False
 
     @property
     def cancel_called(self) -> bool:
@@ -90,12 +101,13 @@ class CancelScope:
             raise RuntimeError("a CancelScope can be entered only once; create a new one")
         task = current_task()
         self._task = task
+        self._loop = asyncio.get_running_loop()
         self._entry_cancelling = task.cancelling()
         self._state = _ENTERED
         if self._cancel_called or self.deadline <= current_time():
             self._deliver()
         elif self.deadline != math.inf:
-            self._timer = DeadlineTimer(asyncio.get_running_loop(), self.deadline, self._expire)
+            self._timer = DeadlineTimer(self._loop, self.deadline, self._expire)
         return self
 
     def _expire(self) -> None:
@@ -111,8 +123,16 @@ class CancelScope:
     def _deliver(self) -> None:
         self._cancel_called = True
         self._state = _CANCELLING
-        assert self._task is not None
-        self._task.cancel()
+        if asyncio.current_task() is self._task:
+            self._loop.call_soon(self._cancel_task)  # see the module docs
+        else:
+            self._cancel_task()
+
+    def _cancel_task(self) -> None:
+        if self._state == _CANCELLING and not self._requested:  # still inside the scope
+            assert self._task is not None
+            self._requested = True
+            self._task.cancel()
 
     def __exit__(
         self,
@@ -123,9 +143,8 @@ class CancelScope:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        cancelling = self._state == _CANCELLING
         self._state = _EXITED
-        if not cancelling:
+        if not self._requested:
             return False
         assert self._task is not None
         if self._task.uncancel() <= self._entry_cancelling and exc_type is asyncio.CancelledError:

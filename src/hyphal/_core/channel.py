@@ -17,8 +17,9 @@ Invariants, which every method keeps:
 
 Speed comes from fast paths that never suspend: ``send`` is a plain method that appends and
 returns an already-completed future when there is room and nobody waits (``_limit`` folds
-"bounded, open, not spilling" into one comparison); ``recv`` pops without suspending whenever
-the buffer has items.
+"buffer allocated, open, not spilling" into one comparison); ``recv`` pops without suspending
+whenever the buffer has items. The buffer ``deque`` (760 bytes) is allocated on the first send,
+so an idle channel stays under 1 KiB.
 
 Cancellation never loses an item: a receiver that was handed an item and is cancelled before it
 resumes gives the item back (to the next waiting receiver, or the front of the buffer). A sender
@@ -106,6 +107,10 @@ class ChannelStatistics:
     closed: bool
 
 
+_NO_BUFFER: Any = ()
+"""Stands in for the buffer until the first send: empty, falsy, and loud if appended to."""
+
+
 class _Waiter:
     __slots__ = ("fut", "index", "item")
 
@@ -132,6 +137,10 @@ class Channel(Generic[T]):
     :class:`ClosedResourceError` (their item was not delivered), receivers drain what is left
     and then get :class:`EndOfChannel` (``async for`` simply ends).
 
+    Order: items leave the channel in the order they were sent (FIFO per producer). With
+    several consumers, a receiver that is cancelled right after being handed an item puts it
+    back in front, so another consumer may then see it after a later one.
+
     Raises ``ValueError`` for a negative capacity or a policy that needs a buffer.
     """
 
@@ -154,9 +163,10 @@ class Channel(Generic[T]):
                 f"Overflow.{overflow.name} needs a buffer: use capacity >= 1 "
                 f"(capacity={capacity!r} {'never fills' if capacity is None else 'has none'})")
         self._capacity = _UNBOUNDED if capacity is None else capacity
-        self._limit = self._capacity  # fast-path bound: -1 once closed, 0 while spilling
+        self._limit = 0  # fast-path bound: capacity once the buffer exists; -1 once closed,
+        # 0 while spilling
         self._overflow = overflow
-        self._buf: deque[T] = deque()
+        self._buf: deque[T] = _NO_BUFFER
         self._rw: deque[_Waiter] | None = None
         self._sw: deque[_Waiter] | None = None
         self._spill: SpillQueue | None = None
@@ -259,9 +269,17 @@ class Channel(Generic[T]):
         if self._closed:
             raise ClosedResourceError("send on a closed channel")
 
+    def _allocate(self) -> deque[T]:
+        buf = self._buf = deque()
+        if self._primary_open and not self._closed:
+            self._limit = self._capacity
+        return buf
+
     def _offer(self, item: T, primary: bool) -> bool:
         """Try to place ``item`` without waiting; False means the sender has to wait."""
         self._check_open(primary)
+        if self._buf is _NO_BUFFER:
+            self._allocate()
         rw = self._rw
         while rw:  # a receiver waits: the buffer is empty, hand the item over directly
             w = rw.popleft()
@@ -381,7 +399,7 @@ class Channel(Generic[T]):
     def _refill(self) -> None:
         spill = self._spill
         assert spill is not None
-        self._buf.extend(spill.pop_many(self._capacity))
+        self._buf.extend(spill.pop_many(self._capacity))  # allocated: items went through it
         if not len(spill) and self._primary_open and not self._closed:
             self._limit = self._capacity  # the file drained: sends may take the fast path again
 
@@ -413,7 +431,8 @@ class Channel(Generic[T]):
                 self._received += 1
                 _resolve(w, item)
                 return
-        self._buf.appendleft(item)
+        buf = self._buf if self._buf is not _NO_BUFFER else self._allocate()
+        buf.appendleft(item)
 
     def _admit_senders(self) -> None:
         """Move waiting senders' items into freed buffer room, oldest first."""
@@ -434,6 +453,7 @@ class Channel(Generic[T]):
         buf = self._buf
         if not buf:
             first = await self._recv_wait()
+            buf = self._buf
             if not buf:
                 return [first]
             out = [first]

@@ -38,7 +38,7 @@ class BrokenResourceError(HyphalError):
     """The *other side* went away: the actor you asked stopped, the peer disconnected."""
 
 
-class EndOfChannel(HyphalError):  # noqa: N818 - the name states the condition, like StopIteration
+class EndOfChannel(HyphalError):
     """A receive found the channel closed by all its senders and drained: no item will ever come.
 
     ``async for item in channel`` ends quietly on it.

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from hyphal._core.errors import ClosedResourceError, WouldBlock
 
@@ -91,7 +91,7 @@ class ObjectPool(Generic[T]):
             self._wake_one(None)
             raise
         self._in_use -= 1
-        return self._lend(made)  # type: ignore[arg-type]
+        return self._lend(cast(T, made))
 
     async def acquire(self, *, wait: bool = True, timeout: float | None = None) -> T:
         """Borrow an object; give it back with :meth:`release`. See the class docs for errors."""

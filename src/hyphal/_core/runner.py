@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -34,7 +34,8 @@ def loop_factory(loop: LoopName) -> Callable[[], asyncio.AbstractEventLoop]:
                     "loop='uvloop' was asked for but uvloop is not installed: pip install uvloop"
                 ) from None
         else:
-            return uvloop.new_event_loop  # type: ignore[no-any-return]
+            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+            return factory
     return asyncio.new_event_loop
 
 
@@ -61,8 +62,9 @@ def run(
     importable), ``"uvloop"`` or ``"asyncio"``; unset arguments come from ``config`` or the
     ``HYPHAL_*`` environment variables (see :class:`RuntimeConfig`).
     """
-    if asyncio.iscoroutine(main):
-        main.close()
+    given: object = main
+    if isinstance(given, Coroutine):
+        given.close()
         raise TypeError("run() takes an async function and its arguments: run(main, *args)")
     base = config if config is not None else RuntimeConfig.from_env()
     cfg = RuntimeConfig.from_env({}, loop=loop or base.loop,

@@ -36,12 +36,26 @@ async def select(*ops: Op, timeout: float | None = None) -> tuple[int, Any]:
     ``ClosedResourceError`` from the channel whose operation can never happen, ``ValueError``
     for no operations.
     """
+    for i, op in enumerate(ops):  # fast path: the first operation that can happen right now
+        if type(op) is RecvOp:
+            ch = op.channel
+            buf = ch._buf
+            if buf:
+                item = buf.popleft()
+                ch._received += 1
+                if ch._sw:
+                    ch._admit_senders()
+                return i, item
+            if ch._sw or ch._spill is not None or ch._closed:
+                ok, value = op.try_now()
+                if ok:
+                    return i, value
+        else:
+            ok, value = op.try_now()
+            if ok:
+                return i, value
     if not ops:
         raise ValueError("select() needs at least one operation, such as ch.recv_op()")
-    for i, op in enumerate(ops):
-        ok, value = op.try_now()
-        if ok:
-            return i, value
     if timeout is not None and timeout <= 0:
         raise TimeoutError("select() timed out before any operation could happen")
     loop = asyncio.get_running_loop()

@@ -54,7 +54,8 @@ class SpillQueue:
             return
         data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
         if self._file is None:
-            self._file = tempfile.TemporaryFile(dir=self._dir, prefix="hyphal-spill-")
+            # closed in close(); anonymous, so the OS reclaims it even after a crash
+            self._file = tempfile.TemporaryFile(dir=self._dir, prefix="hyphal-spill-")  # noqa: SIM115
         f = self._file
         f.seek(self._write_at)
         f.write(_LEN.pack(len(data)))

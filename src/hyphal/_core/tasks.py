@@ -21,7 +21,7 @@ errors. ``cancel()`` cancels the body and every child and the group exits quietl
 from __future__ import annotations
 
 import asyncio
-import sys
+import inspect
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from contextvars import copy_context
@@ -29,10 +29,10 @@ from typing import Any, Generic, TypeVar, cast
 
 from hyphal._core.stats import counters
 
-if sys.version_info < (3, 12):  # pragma: no cover - the private names moved to asyncio.tasks
-    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
-else:  # pragma: no cover
-    from asyncio.tasks import _enter_task, _leave_task  # type: ignore[attr-defined]
+# asyncio's own bookkeeping of "the current task": private, but stable from 3.11 through 3.14
+# (3.12's eager tasks rely on the same pair). Typed loosely: we install TaskHandles too.
+_enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._enter_task
+_leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._leave_task
 
 __all__ = ["TaskGroup", "TaskHandle"]
 
@@ -66,6 +66,10 @@ def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any,
             continue
         break
     return (yield from coro)
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 class TaskHandle(Generic[T]):
@@ -182,14 +186,14 @@ class TaskHandle(Generic[T]):
         if task.cancelled():
             try:
                 task.result()
-            except _CancelledError as exc:
-                self._complete(_CANCELLED, None, exc)
+            except _CancelledError as cancelled:
+                self._complete(_CANCELLED, None, cancelled)
             return
-        exc = task.exception()
-        if exc is None:
+        error = task.exception()
+        if error is None:
             self._complete(_FINISHED, task.result(), None)
         else:
-            self._complete(_FAILED, None, exc)
+            self._complete(_FAILED, None, error)
 
 
 class TaskGroup:
@@ -212,7 +216,7 @@ class TaskGroup:
     """
 
     __slots__ = ("_aborting", "_base_error", "_cancel_called", "_entry_cancelling", "_errors",
-                 "_exiting", "_host", "_host_cancel_delivered", "_host_cancel_requested",
+                 "_exiting", "_host", "_host_cancel_requested",
                  "_live", "_loop", "_name", "_on_completed", "_state")
 
     def __init__(self, *, name: str | None = None) -> None:
@@ -225,7 +229,6 @@ class TaskGroup:
         self._exiting = False
         self._cancel_called = False
         self._host_cancel_requested = False
-        self._host_cancel_delivered = False
         self._on_completed: asyncio.Future[None] | None = None
         self._entry_cancelling = 0
 
@@ -263,10 +266,11 @@ class TaskGroup:
                 "this TaskGroup is not active: spawn inside 'async with TaskGroup() as tg:'"
             )
         try:
-            coro = fn(*args)
+            coro: Any = fn(*args)
         except TypeError:
-            if asyncio.iscoroutine(fn):
-                fn.close()
+            given: object = fn
+            if isinstance(given, Coroutine):
+                given.close()
                 raise TypeError(
                     "spawn() takes an async function and its arguments, spawn(fn, *args); "
                     "it was given a coroutine object, spawn(fn(*args))"
@@ -279,9 +283,10 @@ class TaskGroup:
                 coro.close()
             handle._complete(_CANCELLED, None, _CancelledError())
             return handle
-        if type(coro) is not types.CoroutineType:
-            if not asyncio.iscoroutine(coro):
+        if type(coro) is not types.CoroutineType and not asyncio.iscoroutine(coro):
+            if not inspect.isawaitable(coro):
                 raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
+            coro = _await(coro)  # e.g. Channel.send, which returns a Future on its fast path
         loop = self._loop
         ctx = copy_context()
         parent = _current_task(loop)
@@ -289,7 +294,7 @@ class TaskGroup:
             _leave_task(loop, parent)
         _enter_task(loop, handle)
         try:
-            pending = ctx.run(coro.send, None)  # type: ignore[attr-defined]
+            pending = ctx.run(coro.send, None)
         except StopIteration as stop:
             handle._complete(_FINISHED, stop.value, None)
             return handle
@@ -303,9 +308,9 @@ class TaskGroup:
             _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
-        driver = _resume(coro, pending)  # type: ignore[arg-type]
+        driver = _resume(coro, pending)
         driver.send(None)  # prime: a cancellation before the first step is forwarded
-        task = loop.create_task(driver, name=name, context=ctx)  # type: ignore[arg-type]
+        task = loop.create_task(driver, name=name, context=ctx)
         handle._task = task
         if handle._must_cancel:
             for _ in range(max(handle._cancels, 1)):
@@ -330,7 +335,16 @@ class TaskGroup:
         return self._cancel_called
 
     def _cancel_host(self) -> None:
-        if not self._host_cancel_requested:
+        # Never cancel the running host synchronously: the request would outlive the body if
+        # it finished without suspending (see hyphal._core.cancel). Defer it to a callback,
+        # which runs while the host is suspended.
+        if _current_task(self._loop) is self._host:
+            self._loop.call_soon(self._cancel_host_now)
+        else:
+            self._cancel_host_now()
+
+    def _cancel_host_now(self) -> None:
+        if self._state == 1 and not self._exiting and not self._host_cancel_requested:
             self._host_cancel_requested = True
             self._host.cancel()
 
@@ -360,8 +374,6 @@ class TaskGroup:
     ) -> bool:
         self._exiting = True
         propagate_cancel: BaseException | None = exc if et is _CancelledError else None
-        if et is _CancelledError:
-            self._host_cancel_delivered = True
         if exc is not None and not isinstance(exc, Exception | _CancelledError):
             self._base_error = self._base_error or exc
         if et is not None and not self._aborting:
@@ -371,23 +383,14 @@ class TaskGroup:
             try:
                 await self._on_completed
             except _CancelledError as cancel:
-                self._host_cancel_delivered = True
                 if propagate_cancel is None:
                     propagate_cancel = cancel
                 if not self._aborting:
                     self._abort()
             finally:
                 self._on_completed = None
-        if self._host_cancel_requested:
-            if not self._host_cancel_delivered:
-                # the cancel was requested while the body ran without suspending: absorb it
-                # here so it cannot strike later, outside this group
-                try:
-                    await asyncio.sleep(0)
-                except _CancelledError:
-                    pass
-            if self._host.uncancel() <= self._entry_cancelling:
-                propagate_cancel = None
+        if self._host_cancel_requested and self._host.uncancel() <= self._entry_cancelling:
+            propagate_cancel = None  # the cancellation was ours
         self._state = 2
         if self._base_error is not None:
             raise self._base_error

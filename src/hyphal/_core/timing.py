@@ -4,6 +4,10 @@ uvloop keeps a millisecond clock that it refreshes once per loop iteration, so a
 ``call_later(0.001, ...)`` measured against a fresh ``time.monotonic()`` fires early about
 0.4% of the time. hyphal measures every deadline against ``time.monotonic()`` and re-arms the
 timer for whatever is left, so a sleep or a timeout is never short.
+
+Re-arming a sub-millisecond remainder with ``call_later`` would cost a whole extra tick of
+uvloop's millisecond timer (up to 1 ms late), so a remainder under ``_SPIN`` is waited out by
+yielding to the loop (``call_soon``) until the clock reaches the deadline.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections.abc import Callable
 from time import monotonic
 
 __all__ = ["DeadlineTimer", "checkpoint", "current_time", "sleep", "sleep_until"]
+
+_SPIN = 0.0015
+"""Remainders shorter than this are waited out one loop iteration at a time."""
 
 current_time = monotonic
 """hyphal's clock: ``time.monotonic()``, in seconds. Deadlines are expressed on it."""
@@ -49,13 +56,18 @@ async def sleep_until(deadline: float) -> None:
     if remaining <= 0:
         await asyncio.sleep(0)
         return
+    fut_done_once = False  # the first wait always uses the loop's timer
     while remaining > 0:
-        fut: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_later(remaining, _wake, fut)
-        try:
-            await fut
-        finally:
-            handle.cancel()
+        if remaining < _SPIN and fut_done_once:
+            await asyncio.sleep(0)
+        else:
+            fut: asyncio.Future[None] = loop.create_future()
+            handle = loop.call_later(remaining, _wake, fut)
+            try:
+                await fut
+            finally:
+                handle.cancel()
+            fut_done_once = True
         remaining = deadline - monotonic()
 
 
@@ -73,14 +85,17 @@ class DeadlineTimer:
         self._loop = loop
         self._deadline = deadline
         self._callback = callback
-        self._handle: asyncio.TimerHandle | None = loop.call_later(
+        self._handle: asyncio.TimerHandle | asyncio.Handle | None = loop.call_later(
             max(0.0, deadline - monotonic()), self._fire
         )
 
     def _fire(self) -> None:
         remaining = self._deadline - monotonic()
         if remaining > 0:
-            self._handle = self._loop.call_later(remaining, self._fire)
+            if remaining < _SPIN:
+                self._handle = self._loop.call_soon(self._fire)
+            else:
+                self._handle = self._loop.call_later(remaining, self._fire)
             return
         self._handle = None
         self._callback()

@@ -32,7 +32,7 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def print_reports(reports: list[SuiteReport], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 110)
     for report in reports:
         cases: dict[str, list[Measurement]] = defaultdict(list)
         for m in report.measurements:
