@@ -33,13 +33,19 @@ async def serving(fn: Callable[..., Any] | None = None, *, limits: Limits | None
     try:
         yield server
     finally:
+        for conn in list(_OPEN):
+            await conn.close()
         await server.shutdown(timeout=1.0)
+
+
+_OPEN: set[Conn] = set()
 
 
 class Conn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        _OPEN.add(self)
 
     @classmethod
     async def open(cls, port: int) -> Conn:
@@ -94,6 +100,7 @@ class Conn:
         return data == b""
 
     async def close(self) -> None:
+        _OPEN.discard(self)
         self.writer.close()
         with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()

@@ -79,8 +79,10 @@ class RequestParser:
 
         Raises :class:`ProtocolError` (status 400, 413, 414 or 431) on a breach; requests
         completed before the breach stay in :attr:`completed` and should be answered first."""
-        if self.phase == HEAD:
+        started = self.phase
+        if started == HEAD:
             self._head_fed += len(data)
+        completed = len(self.completed)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -91,10 +93,12 @@ class RequestParser:
                 error = ProtocolError(400, f"malformed request: {exc}")
             self._error = None
             raise error from None
-        if self.phase == HEAD and self._head_fed > self._max_head:
-            if self._headers or self._header_bytes:
-                raise ProtocolError(431, "request header fields too large")
-            raise ProtocolError(414, "request line too long")
+        if self.phase != HEAD:
+            return
+        if started == IDLE and len(self.completed) == completed:
+            self._head_fed = len(data)  # the whole read belongs to this request's head
+        if self._head_fed > self._max_head:  # an unterminated header line (the URL is
+            raise ProtocolError(431, "request header fields too large")  # capped in on_url)
 
     def _fail(self, status: int, reason: str) -> None:
         self._error = ProtocolError(status, reason)
