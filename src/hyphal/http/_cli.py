@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
+
+from dataclasses import replace
 
 import click
 
@@ -80,10 +83,13 @@ def serve(handler: str, port: int, host: str, pool_size: int, memory_limit: int 
                           log_format, metrics_path, pool_metrics_every, workers, reuse_port,
                           limits)
     _configure_logging(quiet)
-    if workers > 1:
+    if os.environ.get("HYPHAL_WORKER"):  # started by the --workers supervisor
+        config = replace(config, workers=1, reuse_port=True,
+                         port=int(os.environ.get("HYPHAL_WORKER_PORT", port)))
+    elif workers > 1:
         from hyphal.http._workers import supervise
 
-        sys.exit(supervise(config, sys.argv))
+        sys.exit(supervise(config, sys.argv[1:]))
     sys.exit(run_server(config))
 
 
@@ -95,6 +101,18 @@ def _configure_logging(quiet: bool) -> None:
     root.setLevel(logging.INFO)
     if quiet:
         logging.getLogger("hyphal.http.access").setLevel(logging.WARNING)
+
+
+def process_age() -> float:
+    """Seconds since this process started (from /proc on Linux, else since this import)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return time.perf_counter() - _START
 
 
 def run_server(config: ServerConfig) -> int:
@@ -111,9 +129,12 @@ def run_server(config: ServerConfig) -> int:
         return 2
 
     def ready(srv: Server) -> None:
-        log.info("hyphal serve %s on http://%s:%d (pool %d, %s handler, startup %.1f ms)",
-                 config.handler, config.host, srv.port, config.pool_size, srv.handler.kind,
-                 (time.perf_counter() - _START) * 1000)
+        from hyphal.http._workers import mark_ready
+
+        mark_ready()
+        log.info("hyphal serve %s on http://%s:%d (pool %d, %s handler, ready %.0f ms after "
+                 "process start)", config.handler, config.host, srv.port, config.pool_size,
+                 srv.handler.kind, process_age() * 1000)
 
     try:
         hyphal.run(functools.partial(server.serve, signals=True, ready=ready))

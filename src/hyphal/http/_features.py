@@ -26,6 +26,8 @@ def install_features(server: Server) -> None:
         from hyphal.http._metrics import MetricsEndpoint
 
         metrics = MetricsEndpoint(server)
+        if metrics.directory:
+            state.every_second.append(metrics.write_snapshot)
     if config.cors:
         from hyphal.http._cors import Cors
 

@@ -47,7 +47,7 @@ class MetricsEndpoint:
         self.server = server
         self.directory = os.environ.get("HYPHAL_METRICS_DIR")
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)  # type: ignore[arg-type]
+        self.registry.register(self)
 
     def snapshot(self) -> dict[str, Any]:
         data = asdict(self.server.statistics())

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hyphal.http._handlers import ContextBroken, HandlerContext
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
@@ -195,7 +195,7 @@ class HttpProtocol(asyncio.Protocol):
                 return None
             return result
         if hasattr(result, "__await__"):
-            self._spawn(self._finish_async(request, ctx, result, start))
+            self._spawn(self._finish_async(request, ctx, cast(Awaitable[Any], result), start))
             return None
         pool.release(ctx, _perf_ns() - start)
         return self._coerce(request, result)
@@ -218,10 +218,7 @@ class HttpProtocol(asyncio.Protocol):
         """Append the encoded ``response`` to ``out``; whether the connection stays open."""
         state = self._state
         keep = request.keep_alive and not self._closing
-        if keep:
-            conn = b"" if request.http_version == "1.1" else _KEEP
-        else:
-            conn = _CLOSE
+        conn = (b"" if request.http_version == "1.1" else _KEEP) if keep else _CLOSE
         status = response.status
         body = response.body
         extra = state.extra_headers(request) if state.extra_headers is not None else b""
@@ -280,7 +277,7 @@ class HttpProtocol(asyncio.Protocol):
             await self._respond(request, error_response(500))
             return
         if hasattr(result, "__await__"):
-            await self._finish_async(request, ctx, result, start)
+            await self._finish_async(request, ctx, cast(Awaitable[Any], result), start)
             return
         pool.release(ctx, _perf_ns() - start)
         await self._respond(request, self._coerce(request, result))
@@ -355,7 +352,8 @@ class HttpProtocol(asyncio.Protocol):
         """Stream an async-iterator body: chunked on HTTP/1.1, close-delimited on 1.0."""
         state = self._state
         transport = self._transport
-        assert transport is not None and response.stream_body is not None
+        assert transport is not None
+        assert response.stream_body is not None
         length = response.length
         chunked = length is None and request.http_version == "1.1"
         keep = (chunked or length is not None) and request.keep_alive and not self._closing

@@ -47,12 +47,18 @@ class ServerState:
         self.routes: Callable[[Request], Response | Any | None] | None = None
         self.extra_headers: Callable[[Request], bytes] | None = None
         self.access_log: Callable[[str, Request | None, int, int], None] | None = None
+        self.every_second: list[Callable[[], None]] = []
+        self._last_second = self.now
 
     def tick(self) -> None:
         self.now = now = time.monotonic()
         self.date_block = _date_block()
         for conn in list(self.connections):
             conn.check_timeouts(now)
+        if self.every_second and now - self._last_second >= 1.0:
+            self._last_second = now
+            for fn in self.every_second:
+                fn()
 
 
 class Server:

@@ -1,0 +1,249 @@
+"""``hyphal bench http``: the FaaS server against uvicorn, granian and node, under wrk.
+
+Each server runs in its own process pinned to one core (``taskset``) and wrk runs pinned to
+another, both on loopback. Every server serves the same three endpoints zigttp reports --
+``GET /api/health``, ``POST /api/echo`` (JSON) and ``GET /api/greet/{name}`` -- and the suite
+records requests/s and p99 latency for each, then the cold start (process start -> first
+answered request). Needs ``wrk`` (the suite says how to install it when it is missing); peers
+that are not installed are skipped with the command that installs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+from hyphal.bench._harness import BenchContext
+
+ENDPOINTS = {
+    "health": ("GET", "/api/health"),
+    "echo": ("POST", "/api/echo"),
+    "greet": ("GET", "/api/greet/hyphal"),
+}
+_PEERS = Path(__file__).resolve().parent.parent / "peers"
+_ECHO_LUA = """wrk.method = "POST"
+wrk.body = '{"message":"hello","items":[1,2,3],"nested":{"ok":true}}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+WRK_MISSING = ("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu), "
+               "`brew install wrk` (macOS), or build it from https://github.com/wg/wrk")
+
+
+@dataclass(frozen=True)
+class Impl:
+    name: str
+    argv: list[str]
+    needs: str | None = None  # python module or executable
+    install: str = ""
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def implementations(port_holder: str = "{port}") -> list[Impl]:
+    py = _python()
+    handler = str(_PEERS / "http_handler.py")
+    impls = [
+        Impl("hyphal-python", [py, "-m", "hyphal", "serve", handler, "-p", port_holder, "-q",
+                               "-n", "8"]),
+        Impl("uvicorn", [py, "-m", "uvicorn", "hyphal.bench.peers.http_asgi:app", "--port",
+                         port_holder, "--loop", "uvloop", "--http", "httptools",
+                         "--no-access-log", "--log-level", "warning"],
+             "uvicorn", "pip install uvicorn"),
+        Impl("granian-asgi", [py, "-m", "granian", "--interface", "asgi", "--port", port_holder,
+                              "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop",
+                              "--no-ws", "--log-level", "warning",
+                              "hyphal.bench.peers.http_asgi:app"],
+             "granian", "pip install granian"),
+        Impl("granian-rsgi", [py, "-m", "granian", "--interface", "rsgi", "--port", port_holder,
+                              "--workers", "1", "--runtime-threads", "1", "--no-ws",
+                              "--log-level", "warning", "hyphal.bench.peers.http_rsgi:app"],
+             "granian", "pip install granian"),
+        Impl("node", ["node", str(_PEERS / "http_node.js"), port_holder], "node",
+             "install Node.js (https://nodejs.org or `apt-get install nodejs`)"),
+    ]
+    if find_spec("hyphal.js.handler") is not None:
+        impls.insert(1, Impl("hyphal-js", [py, "-m", "hyphal", "serve",
+                                           str(_PEERS / "http_handler.js"), "-p", port_holder,
+                                           "-q", "-n", "8"]))
+    return impls
+
+
+def _available(impl: Impl) -> bool:
+    if impl.needs is None:
+        return True
+    if shutil.which(impl.needs):
+        return True
+    return find_spec(impl.needs) is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pin(core: int | None) -> list[str]:
+    if core is None or not shutil.which("taskset"):
+        return []
+    return ["taskset", "-c", str(core)]
+
+
+def _cores() -> tuple[int | None, int | None]:
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return None, None
+    if len(cpus) < 2:
+        return None, None
+    return cpus[0], cpus[1]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[3])
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> float:
+    """Seconds until ``GET /api/health`` answers 200 (raises RuntimeError on failure)."""
+    start = time.perf_counter()
+    url = f"http://127.0.0.1:{port}/api/health"
+    while time.perf_counter() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError("server did not answer within 20 s")
+
+
+@contextlib.contextmanager
+def running(impl: Impl, core: int | None, extra: list[str] | None = None
+            ) -> Iterator[tuple[int, float]]:
+    """Start ``impl`` pinned to ``core``; yields (port, seconds from spawn to first answer)."""
+    port = _free_port()
+    argv = [a.replace("{port}", str(port)) for a in impl.argv] + (extra or [])
+    start = time.perf_counter()
+    proc = subprocess.Popen(_pin(core) + argv, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, proc)
+        yield port, time.perf_counter() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(port: int, endpoint: str, seconds: float, core: int | None,
+        connections: int = 64) -> tuple[float, float]:
+    """Run wrk against ``endpoint``; (requests/s, p99 latency in ms)."""
+    method, path = ENDPOINTS[endpoint]
+    argv = [*_pin(core), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if method == "POST":
+            script.write(_ECHO_LUA)
+    try:
+        if method == "POST":
+            argv += ["-s", script.name]
+        out = subprocess.run([*argv, f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                             text=True, timeout=seconds + 30, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> tuple[float, float]:
+    """(requests/s, p99 ms) from wrk's ``--latency`` output. Raises ValueError on errors."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if rps is None or p99 is None:
+        raise ValueError(f"unexpected wrk output:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise ValueError(f"{errors.group(1)} requests failed:\n{out}")
+    return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
+
+
+def run(ctx: BenchContext) -> None:
+    if not shutil.which("wrk"):
+        ctx.skip("http", WRK_MISSING)
+        ctx.progress(WRK_MISSING)
+        return
+    server_core, load_core = _cores()
+    seconds = 1.0 if ctx.quick else 4.0
+    rounds = 1 if ctx.quick else 2
+    impls = [i for i in implementations() if _available(i)]
+    for impl in implementations():
+        if impl not in impls:
+            ctx.skip(impl.name, f"not installed: {impl.install}")
+    best: dict[tuple[str, str], tuple[float, float]] = {}
+    cold: dict[str, float] = {}
+    for _ in range(rounds):
+        for impl in impls:
+            ctx.progress(f"{impl.name}")
+            try:
+                with running(impl, server_core) as (port, started):
+                    cold[impl.name] = min(cold.get(impl.name, started), started)
+                    wrk(port, "health", 0.5, load_core)  # warm up
+                    for endpoint in ENDPOINTS:
+                        rps, p99 = wrk(port, endpoint, seconds, load_core)
+                        key = (endpoint, impl.name)
+                        if key not in best or rps > best[key][0]:
+                            best[key] = (rps, p99)
+            except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+                ctx.skip(impl.name, f"failed: {exc}")
+    for (endpoint, name), (rps, p99) in best.items():
+        ctx.record(f"{endpoint} req/s", name, rps, "req/s")
+        ctx.record(f"{endpoint} p99", name, p99, "ms", better="lower")
+    for name, seconds_to_first in cold.items():
+        ctx.record("cold start", name, seconds_to_first * 1000, "ms", better="lower")
+    for endpoint in ENDPOINTS:
+        ctx.goal(f"{endpoint} req/s", "hyphal-python", "uvicorn", 2.5)
+        ctx.goal(f"{endpoint} req/s", "hyphal-python", "node", 1.5)
+        ctx.goal(f"{endpoint} p99", "hyphal-python", "uvicorn", 1.0)
+        if any(i.name == "hyphal-js" for i in impls):
+            ctx.goal(f"{endpoint} req/s", "hyphal-js", "uvicorn", 2.0)
+            ctx.goal(f"{endpoint} req/s", "hyphal-js", "node", 1.2)
+    _workers(ctx, seconds, load_core)
+
+
+def _workers(ctx: BenchContext, seconds: float, load_core: int | None) -> None:
+    """Scaling of ``--workers 2`` over one process (both unpinned; wrk pinned)."""
+    impl = implementations()[0]
+    try:
+        for workers in (1, 2):
+            ctx.progress(f"hyphal-python --workers {workers}")
+            with running(impl, None, ["--workers", str(workers)]) as (port, _):
+                wrk(port, "health", 0.5, load_core)
+                rps, _p99 = wrk(port, "health", seconds, load_core, connections=128)
+                ctx.record("health req/s by workers", f"hyphal-python-w{workers}", rps,
+                           "req/s")
+    except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+        ctx.skip("hyphal --workers", f"failed: {exc}")
