@@ -49,14 +49,16 @@ class ProtocolError(HyphalError):
 class RequestParser:
     """Bytes in, :class:`Request` objects out, limits enforced (see the module docstring)."""
 
-    __slots__ = ("_body", "_body_size", "_content_lengths", "_error", "_head_fed", "_header_bytes",
-                 "_headers", "_limits", "_max_head", "_parser", "_te", "_url", "completed",
-                 "continue_wanted", "phase", "upgrade")
+    __slots__ = ("_body", "_body_size", "_connection", "_error", "_feed_data", "_head_fed",
+                 "_headers", "_limits", "_max_head", "_parser", "_url", "completed",
+                 "continue_wanted", "messages", "phase", "upgrade")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._max_head = limits.max_request_line + limits.max_header_bytes + 1024
         self._parser = httptools.HttpRequestParser(self)
+        self._feed_data = self._parser.feed_data
+        self.messages = 0
         self.completed: deque[Request] = deque()
         self.phase = IDLE
         self.continue_wanted = False
@@ -69,22 +71,20 @@ class RequestParser:
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._body_size = 0
-        self._header_bytes = 0
         self._head_fed = 0
-        self._content_lengths = 0
-        self._te: bytes | None = None
+        self._connection = False
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; completed requests are appended to :attr:`completed`.
 
-        Raises :class:`ProtocolError` (status 400, 413, 414 or 431) on a breach; requests
+        Raises :class:`ProtocolError` (status 400, 413, 414, 417 or 431) on a breach; requests
         completed before the breach stay in :attr:`completed` and should be answered first."""
         started = self.phase
         if started == HEAD:
             self._head_fed += len(data)
-        completed = len(self.completed)
+        before = self.messages
         try:
-            self._parser.feed_data(data)
+            self._feed_data(data)
         except httptools.HttpParserUpgrade:
             self.upgrade = True
         except httptools.HttpParserError as exc:
@@ -93,12 +93,11 @@ class RequestParser:
                 error = ProtocolError(400, f"malformed request: {exc}")
             self._error = None
             raise error from None
-        if self.phase != HEAD:
-            return
-        if started == IDLE and len(self.completed) == completed:
-            self._head_fed = len(data)  # the whole read belongs to this request's head
-        if self._head_fed > self._max_head:  # an unterminated header line (the URL is
-            raise ProtocolError(431, "request header fields too large")  # capped in on_url)
+        if self.phase == HEAD:
+            if started == IDLE and self.messages == before:
+                self._head_fed = len(data)  # the whole read belongs to this request's head
+            if self._head_fed > self._max_head:  # an unterminated header line (the URL is
+                raise ProtocolError(431, "request header fields too large")  # capped in on_url)
 
     def _fail(self, status: int, reason: str) -> None:
         self._error = ProtocolError(status, reason)
@@ -117,48 +116,52 @@ class RequestParser:
             self._fail(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        headers = self._headers
-        headers.append((name, value))
-        self._header_bytes += len(name) + len(value) + 4
-        if self._header_bytes > self._limits.max_header_bytes:
-            self._fail(431, "request header fields too large")
-        if len(headers) > self._limits.max_headers:
-            self._fail(431, "too many request header fields")
-        n = len(name)
-        if n == 14 and name.lower() == b"content-length":
-            self._content_lengths += 1
-            if self._content_lengths > 1:
-                self._fail(400, "duplicate Content-Length")
-            if not value.strip().isdigit():
-                self._fail(400, "non-numeric Content-Length")
-        elif n == 17 and name.lower() == b"transfer-encoding":
-            if self._te is not None:
-                self._fail(400, "repeated Transfer-Encoding")
-            self._te = value
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if self._content_lengths and self._te is not None:
-            self._fail(400, "both Content-Length and Transfer-Encoding")
-        if self._te is not None and self._te.strip().lower() != b"chunked":
-            self._fail(400, "unsupported Transfer-Encoding (only chunked is accepted)")
-        content_length = self._parser_content_length()
-        if content_length > self._limits.max_body:
+        headers = self._headers
+        limits = self._limits
+        if len(headers) > limits.max_headers:
+            self._fail(431, "too many request header fields")
+        size = content_lengths = 0
+        content_length = 0
+        te: bytes | None = None
+        expect: bytes | None = None
+        for name, value in headers:
+            n = len(name)
+            size += n + len(value) + 4
+            if n not in _SPECIAL:
+                continue
+            lower = name.lower()
+            if lower == b"content-length":
+                content_lengths += 1
+                if content_lengths > 1:
+                    self._fail(400, "duplicate Content-Length")
+                if not value.strip().isdigit():
+                    self._fail(400, "non-numeric Content-Length")
+                content_length = int(value)
+            elif lower == b"transfer-encoding":
+                if te is not None:
+                    self._fail(400, "repeated Transfer-Encoding")
+                te = value
+            elif lower == b"connection":
+                self._connection = True
+            elif lower == b"expect":
+                expect = value
+        if size > limits.max_header_bytes:
+            self._fail(431, "request header fields too large")
+        if te is not None:
+            if content_lengths:
+                self._fail(400, "both Content-Length and Transfer-Encoding")
+            if te.strip().lower() != b"chunked":
+                self._fail(400, "unsupported Transfer-Encoding (only chunked is accepted)")
+        if content_length > limits.max_body:
             self._fail(413, "request body too large")
         self.phase = BODY
-        if content_length or self._te is not None:
-            for name, value in self._headers:
-                if len(name) == 6 and name.lower() == b"expect":
-                    if value.strip().lower() != b"100-continue":
-                        self._fail(417, "unsupported Expect")
-                    self.continue_wanted = True
-
-    def _parser_content_length(self) -> int:
-        if not self._content_lengths:
-            return 0
-        for name, value in self._headers:
-            if len(name) == 14 and name.lower() == b"content-length":
-                return int(value)
-        return 0  # pragma: no cover
+        if expect is not None and (content_length or te is not None):
+            if expect.strip().lower() != b"100-continue":
+                self._fail(417, "unsupported Expect")
+            self.continue_wanted = True
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
@@ -171,19 +174,32 @@ class RequestParser:
         parser = self._parser
         body = self._body
         method = parser.get_method()
-        request = Request(
-            _METHODS.get(method) or method.decode("latin-1"),
-            self._url,
-            self._headers,
-            body[0] if len(body) == 1 else b"".join(body),
-            parser.get_http_version(),
-            parser.should_keep_alive(),
-        )
+        keep_alive = parser.should_keep_alive()
+        request = _new_request(Request)
+        request.method = _METHODS.get(method) or method.decode("latin-1")
+        request.raw_url = self._url
+        request.raw_headers = self._headers
+        request.body = (body[0] if len(body) == 1 else b"".join(body)) if body else b""
+        # the version only changes the answer when keep-alive was negotiated by header (1.0)
+        # or refused; get_http_version() costs more than the rest of this function
+        request.http_version = (parser.get_http_version() if self._connection or not keep_alive
+                                else "1.1")
+        request.keep_alive = keep_alive
+        request._path = request._query = request._headers = None
         self.completed.append(request)
+        self.messages += 1
         self.phase = IDLE
-        self.continue_wanted = False
         self._url = b""
         self._headers = []
-        self._body = []
-        self._body_size = self._header_bytes = self._content_lengths = self._head_fed = 0
-        self._te = None
+        self._head_fed = 0
+        if body:
+            self._body = []
+            self._body_size = 0
+        if self._connection:
+            self._connection = False
+        if self.continue_wanted:
+            self.continue_wanted = False
+
+
+_new_request = object.__new__
+_SPECIAL = frozenset({6, 10, 14, 17})  # len() of expect, connection, content-length, t-e

@@ -131,18 +131,41 @@ class HttpProtocol(asyncio.Protocol):
     # -- request processing --------------------------------------------------------------------
 
     def _process(self) -> None:
-        """Answer queued requests in order until one needs a task or the queue is empty."""
+        """Answer queued requests in order until one needs a task or the queue is empty.
+
+        The loop inlines the common case -- no pre-handler routes, a free context, a plain
+        :class:`Response` back -- and hands everything else to :meth:`_dispatch`."""
         completed = self._completed
         transport = self._transport
         assert transport is not None
+        state = self._state
+        pool = state.pool
+        free = pool._free
+        release = pool.release
+        encode = self._encode
+        routes = state.routes
         out: list[bytes] = []
         while completed:
             request = completed.popleft()
             self._requests += 1
-            response = self._dispatch(request)
+            if routes is None and free:
+                ctx = free.pop()
+                start = _perf_ns()
+                try:
+                    result = ctx.call(request)
+                except Exception as exc:
+                    response: Response | None = self._failed(request, ctx, exc, start)
+                else:
+                    if type(result) is Response and result.stream_body is None:
+                        release(ctx, _perf_ns() - start)
+                        response = result
+                    else:
+                        response = self._result(request, ctx, result, start)
+            else:
+                response = self._dispatch(request)
             if response is None:  # went async; the task answers and resumes the queue
                 break
-            if not self._encode(request, response, out):
+            if not encode(request, response, out):
                 transport.writelines(out)
                 self._close()
                 return
@@ -162,7 +185,8 @@ class HttpProtocol(asyncio.Protocol):
                 transport.write(_CONTINUE)
 
     def _dispatch(self, request: Request) -> Response | None:
-        """Call the handler; a :class:`Response` when done now, ``None`` when a task took over."""
+        """Routes, then the handler; a :class:`Response` when done now, ``None`` when a task
+        took over."""
         state = self._state
         if state.routes is not None:
             routed = state.routes(request)
@@ -171,33 +195,42 @@ class HttpProtocol(asyncio.Protocol):
                     return routed
                 self._spawn(self._finish_routed(request, routed))
                 return None
-        pool = state.pool
-        ctx = pool.try_acquire()
+        ctx = state.pool.try_acquire()
         if ctx is None:
             self._spawn(self._call_after_wait(request))
             return None
         start = _perf_ns()
         try:
             result = ctx.call(request)
-        except ContextBroken as exc:
+        except Exception as exc:
+            return self._failed(request, ctx, exc, start)
+        return self._result(request, ctx, result, start)
+
+    def _failed(self, request: Request, ctx: HandlerContext, exc: Exception,
+                start: int) -> Response:
+        """The handler raised: replace a broken context, log, answer 500 (or the context's
+        status) without any detail."""
+        pool = self._state.pool
+        if isinstance(exc, ContextBroken):
             pool.discard(ctx, _perf_ns() - start)
             logger.error("handler context replaced after %s %s: %s", request.method,
                          request.path, exc)
             return error_response(exc.status)
-        except Exception:
-            pool.release(ctx, _perf_ns() - start)
-            logger.exception("handler failed on %s %s", request.method, request.path)
-            return error_response(500)
-        if type(result) is Response:
-            pool.release(ctx, _perf_ns() - start)
-            if result.stream_body is not None:
-                self._spawn(self._send_stream(request, result))
-                return None
-            return result
+        pool.release(ctx, _perf_ns() - start)
+        logger.error("handler failed on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500)
+
+    def _result(self, request: Request, ctx: HandlerContext, result: Any,
+                start: int) -> Response | None:
+        """A handler result other than a plain :class:`Response`: a stream or an awaitable
+        (``None``: a task took over), or a JS ``(status, headers, body)``."""
         if hasattr(result, "__await__"):
             self._spawn(self._finish_async(request, ctx, cast(Awaitable[Any], result), start))
             return None
-        pool.release(ctx, _perf_ns() - start)
+        self._state.pool.release(ctx, _perf_ns() - start)
+        if type(result) is Response and result.stream_body is not None:
+            self._spawn(self._send_stream(request, result))
+            return None
         return self._coerce(request, result)
 
     def _coerce(self, request: Request, result: Any) -> Response:
@@ -256,63 +289,43 @@ class HttpProtocol(asyncio.Protocol):
         self._task = asyncio.get_running_loop().create_task(coro)
 
     async def _call_after_wait(self, request: Request) -> None:
-        pool = self._state.pool
         try:
-            ctx = await pool.acquire()
+            ctx = await self._state.pool.acquire()
         except PoolExhausted as exc:
             await self._respond(request, error_response(503, retry_after=exc.retry_after))
             return
         start = _perf_ns()
         try:
             result = ctx.call(request)
-        except ContextBroken as exc:
-            pool.discard(ctx, _perf_ns() - start)
-            logger.error("handler context replaced after %s %s: %s", request.method,
-                         request.path, exc)
-            await self._respond(request, error_response(exc.status))
-            return
-        except Exception:
-            pool.release(ctx, _perf_ns() - start)
-            logger.exception("handler failed on %s %s", request.method, request.path)
-            await self._respond(request, error_response(500))
+        except Exception as exc:
+            await self._respond(request, self._failed(request, ctx, exc, start))
             return
         if hasattr(result, "__await__"):
             await self._finish_async(request, ctx, cast(Awaitable[Any], result), start)
             return
-        pool.release(ctx, _perf_ns() - start)
+        self._state.pool.release(ctx, _perf_ns() - start)
         await self._respond(request, self._coerce(request, result))
 
     async def _finish_async(self, request: Request, ctx: HandlerContext,
                             awaitable: Awaitable[Any], start: int) -> None:
         pool = self._state.pool
-        released = False
+        timeout = self._state.limits.handler_timeout
         try:
-            async with asyncio.timeout(self._state.limits.handler_timeout):
+            async with asyncio.timeout(timeout):
                 result = await awaitable
         except TimeoutError:
             pool.release(ctx, _perf_ns() - start)
-            released = True
-            logger.error("handler timed out after %.1fs on %s %s",
-                         self._state.limits.handler_timeout, request.method, request.path)
+            logger.error("handler timed out after %.1fs on %s %s", timeout, request.method,
+                         request.path)
             response = error_response(504)
-        except ContextBroken as exc:
-            pool.discard(ctx, _perf_ns() - start)
-            released = True
-            logger.error("handler context replaced after %s %s: %s", request.method,
-                         request.path, exc)
-            response = error_response(exc.status)
-        except Exception:
+        except Exception as exc:
+            response = self._failed(request, ctx, exc, start)
+        except BaseException:  # cancelled: connection lost or shutdown
             pool.release(ctx, _perf_ns() - start)
-            released = True
-            logger.exception("handler failed on %s %s", request.method, request.path)
-            response = error_response(500)
+            raise
         else:
             pool.release(ctx, _perf_ns() - start)
-            released = True
             response = self._coerce(request, result)
-        finally:
-            if not released:  # cancelled (connection lost or shutdown)
-                pool.release(ctx, _perf_ns() - start)
         await self._respond(request, response)
 
     async def _finish_routed(self, request: Request, routed: Any) -> None:
@@ -354,7 +367,7 @@ class HttpProtocol(asyncio.Protocol):
         transport = self._transport
         assert transport is not None
         assert response.stream_body is not None
-        length = response.length
+        length: int | None = getattr(response.stream_body, "length", None)
         chunked = length is None and request.http_version == "1.1"
         keep = (chunked or length is not None) and request.keep_alive and not self._closing
         extra = state.extra_headers(request) if state.extra_headers is not None else b""

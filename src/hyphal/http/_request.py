@@ -22,7 +22,7 @@ class Request:
     ``http_version`` and the helpers :meth:`json`, :meth:`text` and :meth:`header`."""
 
     __slots__ = ("_headers", "_path", "_query", "body", "http_version", "keep_alive", "method",
-                 "raw_headers", "raw_url", "remote")
+                 "raw_headers", "raw_url")
 
     def __init__(self, method: str, raw_url: bytes, raw_headers: list[tuple[bytes, bytes]],
                  body: bytes = b"", http_version: str = "1.1", keep_alive: bool = True) -> None:
@@ -32,7 +32,6 @@ class Request:
         self.body = body
         self.http_version = http_version
         self.keep_alive = keep_alive
-        self.remote: str = ""
         self._path: str | None = None
         self._query: dict[str, str] | None = None
         self._headers: dict[str, str] | None = None
@@ -47,8 +46,7 @@ class Request:
         """The path, percent-decoded (UTF-8), without the query string."""
         path = self._path
         if path is None:
-            raw, _, _ = self.raw_url.partition(b"?")
-            path = raw.decode("latin-1")
+            path = self.raw_url.partition(b"?")[0].decode("latin-1")
             if "%" in path:
                 path = unquote(path, errors="surrogateescape")
             self._path = path

@@ -46,6 +46,7 @@ _JSON = b"content-type: application/json\r\n"
 _OCTETS = b"content-type: application/octet-stream\r\n"
 _FORBIDDEN = frozenset(b"\r\n\0")
 _json_dumps = orjson.dumps
+_new = object.__new__
 
 
 def encode_headers(headers: HeadersInput) -> bytes:
@@ -77,7 +78,7 @@ class Response:
     Raises ``ValueError`` for an invalid status or a header containing CR/LF/NUL.
     """
 
-    __slots__ = ("_head", "body", "headers", "length", "status", "stream_body")
+    __slots__ = ("_head", "body", "status", "stream_body")
 
     def __init__(self, body: bytes | str | AsyncIterable[bytes | str] | None = b"",
                  status: int = 200, headers: HeadersInput = None, *,
@@ -86,9 +87,7 @@ class Response:
         if headers is not None and not isinstance(headers, Mapping):
             headers = list(headers)
         self.status = status
-        self.headers = headers
         self.stream_body: AsyncIterable[bytes | str] | None = None
-        self.length: int | None = None  # a streamed body's size when known (no chunking)
         if body is None:
             body = b""
         if isinstance(body, str):
@@ -112,12 +111,10 @@ class Response:
 
     @classmethod
     def _fast(cls, body: bytes, status: int, head: bytes) -> Response:
-        self = cls.__new__(cls)
+        self = _new(cls)
         self.status = status
         self.body = body
-        self.headers = None
         self.stream_body = None
-        self.length = None
         self._head = head
         return self
 
@@ -127,7 +124,12 @@ class Response:
 
         Raises ``TypeError`` (orjson's) for values JSON cannot hold."""
         if headers is None and status in _STATUS_LINES:
-            return cls._fast(_json_dumps(data), status, _JSON)
+            self = _new(cls)
+            self.status = status
+            self.body = _json_dumps(data)
+            self.stream_body = None
+            self._head = _JSON
+            return self
         return cls(_json_dumps(data), status, headers, content_type="application/json")
 
     @classmethod

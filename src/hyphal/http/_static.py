@@ -44,8 +44,9 @@ class _Entry:
 class _FileStream:
     """A large file's body: the protocol sends ``file`` (sendfile) instead of iterating."""
 
-    def __init__(self, file: IO[bytes]) -> None:
+    def __init__(self, file: IO[bytes], length: int) -> None:
         self.file = file
+        self.length = length
 
     async def __aiter__(self) -> AsyncIterator[bytes]:  # pragma: no cover - sendfile path
         while chunk := self.file.read(1 << 16):
@@ -148,9 +149,7 @@ class StaticFiles:
 
     def _stream(self, path: str, key: tuple[int, int], mtime: int) -> Response:
         fh = open(path, "rb")  # noqa: SIM115 - closed by _FileStream
-        response = Response(_FileStream(fh), 200, self._headers(path, key, mtime))
-        response.length = key[1]
-        return response
+        return Response(_FileStream(fh, key[1]), 200, self._headers(path, key, mtime))
 
     @staticmethod
     def _not_modified(request: Request, etag: str, mtime: int) -> bool:

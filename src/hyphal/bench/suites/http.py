@@ -75,19 +75,24 @@ def implementations(port_holder: str = "{port}") -> list[Impl]:
         Impl("node", ["node", str(_PEERS / "http_node.js"), port_holder], "node",
              "install Node.js (https://nodejs.org or `apt-get install nodejs`)"),
     ]
-    if find_spec("hyphal.js.handler") is not None:
+    if _has_module("hyphal.js.handler"):
         impls.insert(1, Impl("hyphal-js", [py, "-m", "hyphal", "serve",
                                            str(_PEERS / "http_handler.js"), "-p", port_holder,
                                            "-q", "-n", "8"]))
     return impls
 
 
+def _has_module(name: str) -> bool:
+    try:
+        return find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def _available(impl: Impl) -> bool:
     if impl.needs is None:
         return True
-    if shutil.which(impl.needs):
-        return True
-    return find_spec(impl.needs) is not None
+    return shutil.which(impl.needs) is not None or _has_module(impl.needs)
 
 
 def _free_port() -> int:
@@ -161,7 +166,7 @@ def running(impl: Impl, core: int | None, extra: list[str] | None = None
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(port: int, endpoint: str, seconds: float, core: int | None,
+def wrk(port: int, endpoint: str, seconds: int, core: int | None,
         connections: int = 64) -> tuple[float, float]:
     """Run wrk against ``endpoint``; (requests/s, p99 latency in ms)."""
     method, path = ENDPOINTS[endpoint]
@@ -197,7 +202,7 @@ def run(ctx: BenchContext) -> None:
         ctx.progress(WRK_MISSING)
         return
     server_core, load_core = _cores()
-    seconds = 1.0 if ctx.quick else 4.0
+    seconds = 1 if ctx.quick else 4
     rounds = 1 if ctx.quick else 2
     impls = [i for i in implementations() if _available(i)]
     for impl in implementations():
@@ -211,7 +216,7 @@ def run(ctx: BenchContext) -> None:
             try:
                 with running(impl, server_core) as (port, started):
                     cold[impl.name] = min(cold.get(impl.name, started), started)
-                    wrk(port, "health", 0.5, load_core)  # warm up
+                    wrk(port, "health", 1, load_core)  # warm up
                     for endpoint in ENDPOINTS:
                         rps, p99 = wrk(port, endpoint, seconds, load_core)
                         key = (endpoint, impl.name)
@@ -234,14 +239,14 @@ def run(ctx: BenchContext) -> None:
     _workers(ctx, seconds, load_core)
 
 
-def _workers(ctx: BenchContext, seconds: float, load_core: int | None) -> None:
+def _workers(ctx: BenchContext, seconds: int, load_core: int | None) -> None:
     """Scaling of ``--workers 2`` over one process (both unpinned; wrk pinned)."""
     impl = implementations()[0]
     try:
         for workers in (1, 2):
             ctx.progress(f"hyphal-python --workers {workers}")
             with running(impl, None, ["--workers", str(workers)]) as (port, _):
-                wrk(port, "health", 0.5, load_core)
+                wrk(port, "health", 1, load_core)
                 rps, _p99 = wrk(port, "health", seconds, load_core, connections=128)
                 ctx.record("health req/s by workers", f"hyphal-python-w{workers}", rps,
                            "req/s")
