@@ -36,7 +36,7 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
               help="Warm handler contexts.")
 @click.option("-m", "--memory", "memory_limit", callback=_size, default=None,
               help="Memory limit per JS context (256k, 1m, ...).")
-@click.option("--interface", type=click.Choice(["auto", "handler", "asgi"]), default="auto",
+@click.option("--interface", type=click.Choice(["auto", "asgi"]), default="auto",
               show_default=True, help="asgi hosts module:app as an ASGI application.")
 @click.option("--engine", default="quickjs", show_default=True, help="JS engine for .js.")
 @click.option("--static", "static_dir", default=None, metavar="DIR",

@@ -115,10 +115,15 @@ def python_handler(fn: Callable[[Request], Any], name: str = "") -> LoadedHandle
 
 
 def load_handler(spec: str, *, engine: str = "quickjs", memory_limit: int | None = None,
-                 time_limit: float | None = None) -> LoadedHandler:
-    """Load a ``.js`` handler through :mod:`hyphal.js` or a Python handler.
+                 time_limit: float | None = None, interface: str = "auto") -> LoadedHandler:
+    """Load a ``.js`` handler through :mod:`hyphal.js`, a Python handler, or (``interface=
+    "asgi"``) an ASGI application.
 
     Raises :class:`HandlerError` when it cannot be loaded."""
+    if interface == "asgi":
+        from hyphal.http._asgi import load_asgi_app
+
+        return load_asgi_app(spec)
     if spec.endswith((".js", ".mjs")):
         from hyphal.http._jshandler import load_js_handler
 

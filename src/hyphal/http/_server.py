@@ -72,7 +72,8 @@ class Server:
         if handler is None:
             handler = load_handler(config.handler, engine=config.engine,
                                    memory_limit=config.memory_limit,
-                                   time_limit=config.limits.handler_timeout)
+                                   time_limit=config.limits.handler_timeout,
+                                   interface=config.interface)
         self.handler = handler
         self.pool = HandlerPool(handler.factory, config.pool_size,
                                 wait_timeout=config.limits.pool_wait_timeout,
