@@ -71,7 +71,7 @@ def test_serve_example_handler_and_sigterm_exits_cleanly():
         assert _get(port, "/api/greet/ada") == b'{"greeting":"Hello, ada!"}'
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0
     log = err.decode()
     assert "ready" in log and "after process start" in log

@@ -9,7 +9,7 @@ ASGI responses arrive whole). Lifespan events are not run. WebSocket scopes are 
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -97,7 +97,7 @@ def load_asgi_app(spec: str) -> LoadedHandler:
         raise HandlerError(f"--interface asgi needs module:app, got {spec!r}")
     module, attr = spec.rsplit(":", 1)
     app = load_python_handler(module, attr)
-    if not asyncio.iscoroutinefunction(app) and not asyncio.iscoroutinefunction(
-            getattr(app, "__call__", None)):
+    call = type(app).__call__ if not inspect.isfunction(app) else app
+    if not inspect.iscoroutinefunction(app) and not inspect.iscoroutinefunction(call):
         raise HandlerError(f"{spec} is not an ASGI app (an async callable(scope, receive, send))")
     return LoadedHandler("asgi", spec, lambda: ASGIContext(app))

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import time
-
 from dataclasses import replace
 
 import click
