@@ -26,7 +26,9 @@ async function handler(request) {
   if (path === "/loop") { while (true) {} }
   if (path === "/bomb") { const a = []; while (true) a.push(new Array(100000).fill(1)); }
   if (path === "/throw") throw new Error("secret internals");
-  if (path === "/headers") return new Response("x", { status: 201, headers: { "x-q": request.query.q } });
+  if (path === "/headers") {
+    return new Response("x", { status: 201, headers: { "x-q": request.query.q } });
+  }
   return Response.json({ method: request.method, body: request.text() });
 }
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from hyphal.http._handlers import HandlerError, LoadedHandler, load_python_handler
 from hyphal.http._request import Request
@@ -96,7 +96,7 @@ def load_asgi_app(spec: str) -> LoadedHandler:
     if ":" not in spec:
         raise HandlerError(f"--interface asgi needs module:app, got {spec!r}")
     module, attr = spec.rsplit(":", 1)
-    app = load_python_handler(module, attr)
+    app = cast(ASGIApp, load_python_handler(module, attr))
     call = type(app).__call__ if not inspect.isfunction(app) else app
     if not inspect.iscoroutinefunction(app) and not inspect.iscoroutinefunction(call):
         raise HandlerError(f"{spec} is not an ASGI app (an async callable(scope, receive, send))")

@@ -39,7 +39,7 @@ class JSHandlerContext:
         except JSLimitError as exc:
             raise _broken(exc) from exc
         if type(result) is tuple:
-            return result  # type: ignore[no-any-return]
+            return result
         return self._finish(result)
 
     async def _finish(self, pending: Awaitable[ResponseData]) -> ResponseData:
