@@ -40,10 +40,12 @@ def test_any_split_gives_the_same_requests(cuts):
 @given(st.binary(max_size=300))
 def test_garbage_only_ever_raises_protocol_error(data):
     parser = RequestParser(Limits(max_request_line=64, max_header_bytes=128, max_body=64))
+    status = None
     try:
         parser.feed(data)
     except ProtocolError as exc:
-        assert exc.status in (400, 413, 414, 417, 431)
+        status = exc.status
+    assert status in (None, 400, 413, 414, 417, 431)
 
 
 def test_phases_follow_the_request():
