@@ -250,3 +250,14 @@ async def test_busy_connection_is_not_cut_by_keepalive_timeout():
 
     async with serving(slow, limits=Limits(keepalive_timeout=0.1)) as server:
         assert (await request(server.port, GET)).body == b"done"
+
+
+async def test_upgrade_request_is_answered_then_closed():
+    async with serving(app) as server:
+        conn = await Conn.open(server.port)
+        await conn.send(b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+                        b"\x81\x05hello")
+        reply = await conn.reply()
+        assert reply.status == 200
+        assert reply.headers["connection"] == "close"
+        assert await conn.closed()

@@ -20,6 +20,9 @@ from hyphal.http._response import ResponseData
 __all__ = ["JSHandlerContext", "load_js_handler"]
 
 
+_NO_QUERY: dict[str, str] = {}
+
+
 class JSHandlerContext:
     __slots__ = ("_call", "_ctx")
 
@@ -30,11 +33,12 @@ class JSHandlerContext:
     def call(self, request: Request) -> ResponseData | Awaitable[ResponseData]:
         from hyphal.js.errors import JSLimitError
 
+        raw_url = request.raw_url
         try:
             result = self._call({
-                "method": request.method, "url": request.url, "path": request.path,
-                "query": request.query, "headers": request.header_list(),
-                "body": request.body,
+                "method": request.method, "url": raw_url.decode("latin-1"),
+                "path": request.path, "query": request.query if b"?" in raw_url else _NO_QUERY,
+                "headers": request.header_list(), "body": request.body,
             })
         except JSLimitError as exc:
             raise _broken(exc) from exc

@@ -112,6 +112,9 @@ class HttpProtocol(asyncio.Protocol):
         except ProtocolError as exc:
             self._error = exc
             self._pause_reading()
+        if parser.upgrade:  # no protocol switching here: answer what came, then close
+            self._closing = True
+            self._pause_reading()
         if self._busy:
             if len(self._completed) >= self._state.limits.max_pipelined:
                 self._pause_reading()

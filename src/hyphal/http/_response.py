@@ -47,6 +47,8 @@ _OCTETS = b"content-type: application/octet-stream\r\n"
 _FORBIDDEN = frozenset(b"\r\n\0")
 _json_dumps = orjson.dumps
 _new = object.__new__
+_DATA_HEADS: dict[tuple[tuple[str, str], ...], bytes] = {}
+_SERVER_MANAGED = frozenset({"content-length", "transfer-encoding", "connection", "date"})
 
 
 def encode_headers(headers: HeadersInput) -> bytes:
@@ -160,9 +162,31 @@ class Response:
 
     @classmethod
     def from_data(cls, data: ResponseData) -> Response:
-        """A response from a JS handler's ``(status, headers, body)``."""
+        """A response from a JS handler's ``(status, headers, body)``.
+
+        The encoded header block is cached per distinct header list (JS handlers mostly return
+        a handful of shapes), so the common case validates and encodes nothing.
+        Raises ``ValueError``/``TypeError`` for an invalid status, header or body."""
         status, headers, body = data
-        return cls(body, status, headers)
+        key = tuple(headers)
+        head = _DATA_HEADS.get(key)
+        if head is None:
+            kept = [(k, v) for k, v in headers if k.lower() not in _SERVER_MANAGED]
+            head = encode_headers(kept)
+            if not _has(kept, "content-type"):
+                head = _OCTETS + head
+            if len(_DATA_HEADS) < 1024:
+                _DATA_HEADS[key] = head
+        if status not in _STATUS_LINES:
+            status_line(status)
+        if type(body) is not bytes:
+            body = body.encode() if isinstance(body, str) else bytes(body)
+        self = _new(cls)
+        self.status = status
+        self.body = body
+        self.stream_body = None
+        self._head = head
+        return self
 
     def __repr__(self) -> str:
         size = "stream" if self.stream_body is not None else f"{len(self.body)} bytes"

@@ -37,6 +37,9 @@ _ECHO_LUA = """wrk.method = "POST"
 wrk.body = '{"message":"hello","items":[1,2,3],"nested":{"ok":true}}'
 wrk.headers["Content-Type"] = "application/json"
 """
+QUICK = frozenset({"hyphal-python", "hyphal-js", "hyphal-asgi", "uvicorn", "node",
+                   "floor-uvloop-httptools"})
+"""Under --quick only the implementations the goals name (plus the floor) run."""
 WRK_MISSING = ("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu), "
                "`brew install wrk` (macOS), or build it from https://github.com/wg/wrk")
 
@@ -210,6 +213,8 @@ def run(ctx: BenchContext) -> None:
     rounds = 2 if ctx.quick else 3
     impls = []
     for impl in implementations():
+        if ctx.quick and impl.name not in QUICK:
+            continue
         if _available(impl):
             impls.append(impl)
         else:
