@@ -15,8 +15,9 @@ the connection adapter reads three plain attributes after each feed:
 A breach raises :class:`ProtocolError` carrying the status to answer with; the connection must
 then be closed (the byte stream can no longer be trusted). llhttp already rejects malformed
 syntax, bad chunk sizes and most smuggling shapes; this module adds the limits and refuses, to be
-safe, every ambiguous framing: Content-Length together with Transfer-Encoding, more than one
-Content-Length, a non-numeric Content-Length, and any Transfer-Encoding other than ``chunked``.
+safe, any Transfer-Encoding other than exactly ``chunked`` (llhttp itself refuses Content-Length
+together with Transfer-Encoding, a repeated, signed or non-numeric Content-Length, and a
+repeated Transfer-Encoding).
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ class RequestParser:
     """Bytes in, :class:`Request` objects out, limits enforced (see the module docstring)."""
 
     __slots__ = ("_body", "_body_size", "_connection", "_error", "_feed_data", "_head_fed",
-                 "_headers", "_limits", "_max_head", "_parser", "_url", "completed",
+                 "_headers", "_length_digits", "_limits", "_max_head", "_parser", "_url", "completed",
                  "continue_wanted", "messages", "phase", "upgrade")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._max_head = limits.max_request_line + limits.max_header_bytes + 1024
+        self._length_digits = len(str(limits.max_body))  # shorter lengths cannot exceed it
         self._parser = httptools.HttpRequestParser(self)
         self._feed_data = self._parser.feed_data
         self.messages = 0
@@ -119,46 +121,38 @@ class RequestParser:
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        # llhttp has already refused duplicate, signed or non-numeric Content-Length and
+        # Content-Length together with Transfer-Encoding; what is left is ours.
         headers = self._headers
         limits = self._limits
         if len(headers) > limits.max_headers:
             self._fail(431, "too many request header fields")
-        size = content_lengths = 0
-        content_length = 0
+        size = 4 * len(headers)
+        content_length: bytes | None = None
         te: bytes | None = None
         expect: bytes | None = None
         for name, value in headers:
             n = len(name)
-            size += n + len(value) + 4
-            if n not in _SPECIAL:
-                continue
-            lower = name.lower()
-            if lower == b"content-length":
-                content_lengths += 1
-                if content_lengths > 1:
-                    self._fail(400, "duplicate Content-Length")
-                if not value.strip().isdigit():
-                    self._fail(400, "non-numeric Content-Length")
-                content_length = int(value)
-            elif lower == b"transfer-encoding":
-                if te is not None:
-                    self._fail(400, "repeated Transfer-Encoding")
-                te = value
-            elif lower == b"connection":
-                self._connection = True
-            elif lower == b"expect":
-                expect = value
+            size += n + len(value)
+            if n in _SPECIAL:
+                lower = name.lower()
+                if lower == b"content-length":
+                    content_length = value
+                elif lower == b"transfer-encoding":
+                    te = value
+                elif lower == b"connection":
+                    self._connection = True
+                elif lower == b"expect":
+                    expect = value
         if size > limits.max_header_bytes:
             self._fail(431, "request header fields too large")
-        if te is not None:
-            if content_lengths:
-                self._fail(400, "both Content-Length and Transfer-Encoding")
-            if te.strip().lower() != b"chunked":
-                self._fail(400, "unsupported Transfer-Encoding (only chunked is accepted)")
-        if content_length > limits.max_body:
+        if te is not None and te.strip().lower() != b"chunked":
+            self._fail(400, "unsupported Transfer-Encoding (only chunked is accepted)")
+        if (content_length is not None and len(content_length) >= self._length_digits
+                and int(content_length) > limits.max_body):
             self._fail(413, "request body too large")
         self.phase = BODY
-        if expect is not None and (content_length or te is not None):
+        if expect is not None and (content_length not in (None, b"0") or te is not None):
             if expect.strip().lower() != b"100-continue":
                 self._fail(417, "unsupported Expect")
             self.continue_wanted = True
