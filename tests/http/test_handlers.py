@@ -204,3 +204,35 @@ async def test_shutdown_aborts_what_outlives_the_timeout():
         await asyncio.sleep(0.05)
         await server.shutdown(timeout=0.1)
         assert await conn.closed(timeout=2)
+
+
+async def test_async_handler_first_step_runs_inside_a_task_like_context():
+    import contextvars
+
+    import hyphal
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def handler(req: Request) -> Response:
+        before = var.get()
+        var.set(req.path)
+        assert asyncio.current_task() is not None
+        if req.path == "/own-timeout":
+            try:
+                async with asyncio.timeout(0.05):
+                    await asyncio.sleep(5)
+            except TimeoutError:
+                return Response.text(f"own timeout {before}")
+        with hyphal.move_on_after(1):
+            if req.path == "/sleep":
+                await asyncio.sleep(0.01)
+        return Response.text(f"{before} {var.get()}")
+
+    async with serving(handler) as server:
+        conn = await Conn.open(server.port)
+        for path in (b"/a", b"/sleep", b"/own-timeout", b"/b"):
+            await conn.send(b"GET " + path + b" HTTP/1.1\r\n\r\n")
+            reply = await conn.reply()
+            assert reply.status == 200, reply.body
+            # a context variable set by one request never leaks into the next
+            assert reply.body.startswith((b"unset", b"own timeout unset")), reply.body

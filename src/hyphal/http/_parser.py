@@ -51,8 +51,8 @@ class RequestParser:
     """Bytes in, :class:`Request` objects out, limits enforced (see the module docstring)."""
 
     __slots__ = ("_body", "_body_size", "_connection", "_error", "_feed_data", "_head_fed",
-                 "_headers", "_length_digits", "_limits", "_max_head", "_parser", "_url", "completed",
-                 "continue_wanted", "messages", "phase", "upgrade")
+                 "_headers", "_length_digits", "_limits", "_max_head", "_parser", "_url",
+                 "completed", "continue_wanted", "messages", "phase", "upgrade")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits

@@ -24,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
+from contextvars import copy_context
 from http import HTTPStatus
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
+from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, _resume
 from hyphal.http._handlers import ContextBroken, HandlerContext
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
@@ -41,6 +44,7 @@ __all__ = ["HttpProtocol", "error_response"]
 
 logger = logging.getLogger("hyphal.http")
 _perf_ns = time.perf_counter_ns
+_current_task = asyncio.current_task
 _CLOSE = b"connection: close\r\n"
 _KEEP = b"connection: keep-alive\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -79,6 +83,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        self._loop = asyncio.get_running_loop()
         self._state.connections.add(self)
         if self._state.access_log is not None:
             peer = transport.get_extra_info("peername")
@@ -227,6 +232,8 @@ class HttpProtocol(asyncio.Protocol):
                 start: int) -> Response | None:
         """A handler result other than a plain :class:`Response`: a stream or an awaitable
         (``None``: a task took over), or a JS ``(status, headers, body)``."""
+        if type(result) is CoroutineType:
+            return self._start_coroutine(request, ctx, result, start)
         if hasattr(result, "__await__"):
             self._spawn(self._finish_async(request, ctx, cast(Awaitable[Any], result), start))
             return None
@@ -235,6 +242,41 @@ class HttpProtocol(asyncio.Protocol):
             self._spawn(self._send_stream(request, result))
             return None
         return self._coerce(request, result)
+
+    def _start_coroutine(self, request: Request, ctx: HandlerContext,
+                         coro: Coroutine[Any, Any, Any], start: int) -> Response | None:
+        """Run an async handler's first step right here, as the core's eager ``spawn`` does:
+        a handler that never suspends (no I/O) costs no task and no loop iteration. A
+        :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
+        cancel scopes opened in that step work; once the handler suspends, a task continues it
+        (under the handler timeout) and the handle forwards to that task."""
+        loop = self._loop
+        handle: TaskHandle[Any] = TaskHandle(None, None)
+        context = copy_context()
+        parent = _current_task(loop)  # set when a task resumes the connection's queue
+        if parent is not None:
+            _leave_task(loop, parent)
+        _enter_task(loop, handle)
+        try:
+            pending = context.run(coro.send, None)
+        except StopIteration as stop:
+            self._state.pool.release(ctx, _perf_ns() - start)
+            return self._coerce(request, stop.value)
+        except Exception as exc:
+            return self._failed(request, ctx, exc, start)
+        finally:
+            _leave_task(loop, handle)
+            if parent is not None:
+                _enter_task(loop, parent)
+        driver = _resume(coro, pending)
+        driver.send(None)  # prime: a cancellation before the task's first step is forwarded
+        self._busy = True
+        task = loop.create_task(self._finish_async(request, ctx, driver, start),
+                                context=context)
+        self._task = handle._task = task
+        if handle._must_cancel:
+            task.cancel()
+        return None
 
     def _coerce(self, request: Request, result: Any) -> Response:
         if type(result) is tuple and len(result) == 3:

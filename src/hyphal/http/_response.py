@@ -167,7 +167,8 @@ class Response:
         The encoded header block is cached per distinct header list (JS handlers mostly return
         a handful of shapes), so the common case validates and encodes nothing.
         Raises ``ValueError``/``TypeError`` for an invalid status, header or body."""
-        status, headers, body = data
+        status, headers, raw_body = data
+        body: Any = raw_body
         key = tuple(headers)
         head = _DATA_HEADS.get(key)
         if head is None:
