@@ -54,3 +54,19 @@ def test_asgi_spec_errors():
         load_handler("no_colon", interface="asgi")
     with pytest.raises(HandlerError, match="not an ASGI app"):
         load_handler("hyphal.bench.peers.http_handler:handler", interface="asgi")
+
+
+async def test_asgi_header_lists_and_streamed_body(tmp_path, monkeypatch):
+    (tmp_path / "rawapp.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 201,\n"
+        "                'headers': [[b'x-a', b'1'], [b'content-length', b'999']]})\n"
+        "    await send({'type': 'http.response.body', 'body': b'ab', 'more_body': True})\n"
+        "    await send({'type': 'http.response.body', 'body': b'cd'})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    async with serving(handler="rawapp:app", interface="asgi") as server:
+        reply = await request(server.port, b"GET / HTTP/1.1\r\n\r\n")
+    assert reply.status == 201
+    assert reply.headers["x-a"] == "1"
+    assert reply.headers["content-length"] == "4"
+    assert reply.body == b"abcd"

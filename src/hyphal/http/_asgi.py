@@ -67,16 +67,15 @@ class ASGIContext:
             return _DISCONNECT
 
         status = 0
-        headers: list[tuple[str, str]] = []
+        headers: Any = ()
         chunks: list[bytes] = []
 
         async def send(message: Any) -> None:
-            nonlocal status
+            nonlocal status, headers
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-                headers.extend((k.decode("latin-1"), v.decode("latin-1"))
-                               for k, v in message.get("headers", ()))
+                headers = message.get("headers", ())
             elif kind == "http.response.body":
                 if not status:
                     raise RuntimeError("ASGI app sent a body before http.response.start")
@@ -87,8 +86,8 @@ class ASGIContext:
         await self.app(scope, receive, send)
         if not status:
             raise RuntimeError("ASGI app returned without sending a response")
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        return Response(b"".join(chunks), status, headers)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return Response.from_raw(status, headers, body)
 
 
 def load_asgi_app(spec: str) -> LoadedHandler:

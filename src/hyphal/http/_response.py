@@ -48,6 +48,7 @@ _FORBIDDEN = frozenset(b"\r\n\0")
 _json_dumps = orjson.dumps
 _new = object.__new__
 _DATA_HEADS: dict[tuple[tuple[str, str], ...], bytes] = {}
+_RAW_HEADS: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
 _SERVER_MANAGED = frozenset({"content-length", "transfer-encoding", "connection", "date"})
 
 
@@ -182,6 +183,31 @@ class Response:
             status_line(status)
         if type(body) is not bytes:
             body = body.encode() if isinstance(body, str) else bytes(body)
+        self = _new(cls)
+        self.status = status
+        self.body = body
+        self.stream_body = None
+        self._head = head
+        return self
+
+    @classmethod
+    def from_raw(cls, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Response:
+        """A response from byte-string header pairs (what ASGI apps send), with the encoded
+        header block cached per distinct header list like :meth:`from_data`.
+        Raises ``ValueError`` for an invalid status or header."""
+        key = tuple(headers)
+        try:
+            head = _RAW_HEADS.get(key)
+        except TypeError:  # [name, value] lists: ASGI allows any two-item iterable
+            key = tuple((k, v) for k, v in key)
+            head = _RAW_HEADS.get(key)
+        if head is None:
+            head = cls.from_data((status, [(k.decode("latin-1"), v.decode("latin-1"))
+                                           for k, v in key], b""))._head
+            if len(_RAW_HEADS) < 1024:
+                _RAW_HEADS[key] = head
+        if status not in _STATUS_LINES:
+            status_line(status)
         self = _new(cls)
         self.status = status
         self.body = body
