@@ -66,9 +66,6 @@ class RequestParser:
         self.continue_wanted = False
         self.upgrade = False
         self._error: ProtocolError | None = None
-        self._reset()
-
-    def _reset(self) -> None:
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []

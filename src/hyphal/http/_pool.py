@@ -114,7 +114,7 @@ class HandlerPool:
         probe = False
         if self._breaker != _CLOSED:
             if now < self._open_until or self._probing:
-                self._count_exhausted()
+                self._w_exhausted += 1
                 raise PoolExhausted(self.retry_after())
             self._breaker = _HALF_OPEN
             self._probing = probe = True
@@ -144,11 +144,8 @@ class HandlerPool:
             self._cooldown = self._base_cooldown
         return ctx
 
-    def _count_exhausted(self) -> None:
-        self._w_exhausted += 1
-
     def _on_exhausted(self, probe: bool) -> None:
-        self._count_exhausted()
+        self._w_exhausted += 1
         self._consecutive += 1
         if probe or self._consecutive >= self._trip_after:
             if probe:

@@ -127,12 +127,7 @@ class Response:
 
         Raises ``TypeError`` (orjson's) for values JSON cannot hold."""
         if headers is None and status in _STATUS_LINES:
-            self = _new(cls)
-            self.status = status
-            self.body = _json_dumps(data)
-            self.stream_body = None
-            self._head = _JSON
-            return self
+            return cls._fast(_json_dumps(data), status, _JSON)
         return cls(_json_dumps(data), status, headers, content_type="application/json")
 
     @classmethod
@@ -183,12 +178,7 @@ class Response:
             status_line(status)
         if type(body) is not bytes:
             body = body.encode() if isinstance(body, str) else bytes(body)
-        self = _new(cls)
-        self.status = status
-        self.body = body
-        self.stream_body = None
-        self._head = head
-        return self
+        return cls._fast(body, status, head)
 
     @classmethod
     def from_raw(cls, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Response:
@@ -208,12 +198,7 @@ class Response:
                 _RAW_HEADS[key] = head
         if status not in _STATUS_LINES:
             status_line(status)
-        self = _new(cls)
-        self.status = status
-        self.body = body
-        self.stream_body = None
-        self._head = head
-        return self
+        return cls._fast(body, status, head)
 
     def __repr__(self) -> str:
         size = "stream" if self.stream_body is not None else f"{len(self.body)} bytes"
@@ -224,7 +209,3 @@ def _has(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> b
     names = headers.keys() if isinstance(headers, Mapping) else (k for k, _ in headers)
     return any(k.lower() == name for k in names)
 
-
-def head_block(response: Response) -> bytes:
-    """The pre-encoded content-type and user header lines of ``response``."""
-    return response._head
