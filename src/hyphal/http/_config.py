@@ -12,7 +12,11 @@ class Limits:
     """Protocol limits and timeouts (seconds). Each breach gets its status code:
     request line -> 414, header bytes or count -> 431, body -> 413, header or body read
     timeout -> 408 (connection closed), idle keep-alive -> closed silently, handler -> 504,
-    pool wait -> 503 with ``Retry-After``."""
+    pool wait -> 503 with ``Retry-After``.
+
+    ``handler_timeout`` bounds async Python handlers (cancelled), ASGI apps and JS handlers (the
+    engine stops them); a synchronous Python handler cannot be interrupted, so one that may run
+    long should be ``async`` or hand its work to :func:`hyphal.to_thread`."""
 
     max_request_line: int = 8192
     max_header_bytes: int = 16384

@@ -216,11 +216,15 @@ class HandlerPool:
         return self.size - len(self._free)
 
     def statistics(self) -> HandlerPoolStatistics:
-        self.flush()
+        """Running totals including the current window (which keeps counting toward the next
+        log line)."""
         return HandlerPoolStatistics(
-            self.size, self.in_use, len(self._waiters), self._requests, self._exhausted,
-            self._discarded, self._wait_total / 1e9, self._wait_max / 1e9,
-            self._exec_total / 1e9, self._exec_max / 1e9, self._breaker)
+            self.size, self.in_use, len(self._waiters), self._requests + self._w_calls,
+            self._exhausted + self._w_exhausted, self._discarded,
+            (self._wait_total + self._w_wait) / 1e9,
+            max(self._wait_max, self._w_wait_max) / 1e9,
+            (self._exec_total + self._w_exec) / 1e9,
+            max(self._exec_max, self._w_exec_max) / 1e9, self._breaker)
 
     def close(self) -> None:
         """Close every free context (busy ones are closed when the process exits)."""

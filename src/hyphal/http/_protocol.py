@@ -331,7 +331,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _spawn(self, coro: Any) -> None:
         self._busy = True
-        self._task = asyncio.get_running_loop().create_task(coro)
+        self._task = self._loop.create_task(coro)
 
     async def _call_after_wait(self, request: Request) -> None:
         try:
@@ -428,7 +428,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             source = getattr(response.stream_body, "file", None)
             if source is not None and length is not None and not head_only:
-                await self.write_file(source, length)
+                await self._write_file(source, length)
                 size = length
             elif not head_only:
                 async for chunk in response.stream_body:
@@ -460,7 +460,7 @@ class HttpProtocol(asyncio.Protocol):
         finally:
             self._drain = None
 
-    async def write_file(self, data_source: Any, size: int) -> None:
+    async def _write_file(self, data_source: Any, size: int) -> None:
         """Copy ``size`` bytes from an open binary file to the client with flow control
         (``loop.sendfile`` when the loop implements it)."""
         transport = self._transport
