@@ -225,7 +225,9 @@ class HttpProtocol(asyncio.Protocol):
                          request.path, exc)
             return error_response(exc.status)
         pool.release(ctx, _perf_ns() - start)
-        logger.error("handler failed on %s %s", request.method, request.path, exc_info=exc)
+        js_stack = getattr(exc, "js_stack", None)  # a JS handler's own stack trace
+        logger.error("handler failed on %s %s%s", request.method, request.path,
+                     f"\n{js_stack}" if js_stack else "", exc_info=exc)
         return error_response(500)
 
     def _result(self, request: Request, ctx: HandlerContext, result: Any,
