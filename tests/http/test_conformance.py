@@ -261,3 +261,17 @@ async def test_upgrade_request_is_answered_then_closed():
         assert reply.status == 200
         assert reply.headers["connection"] == "close"
         assert await conn.closed()
+
+
+async def test_absolute_form_target_gives_the_path():
+    async with serving(app) as server:
+        reply = await request(server.port, b"GET http://example.com/json?a=1 HTTP/1.1\r\n"
+                              b"Host: example.com\r\n\r\n")
+    assert reply.body == b'{"path":"/json","query":{"a":"1"}}'
+
+
+async def test_chunked_request_with_trailers():
+    async with serving(app) as server:
+        reply = await request(server.port, b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked"
+                              b"\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    assert reply.body == b"abc"

@@ -59,6 +59,18 @@ async def test_streaming_response_is_chunked():
             assert reply.body == b"part0;part1;part2;"
 
 
+async def test_streaming_head_sends_no_body():
+    async def chunks():
+        yield b"never sent"
+
+    async with serving(lambda req: Response.stream(chunks())) as server:
+        conn = await Conn.open(server.port)
+        await conn.send(b"HEAD / HTTP/1.1\r\n\r\n" + GET)
+        head = await conn.reply(head=True)
+        assert head.headers["transfer-encoding"] == "chunked"
+        assert (await conn.reply()).body == b"never sent"
+
+
 async def test_streaming_on_http_10_is_close_delimited():
     async def chunks():
         yield b"a"

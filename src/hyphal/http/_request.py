@@ -46,7 +46,11 @@ class Request:
         """The path, percent-decoded (UTF-8), without the query string."""
         path = self._path
         if path is None:
-            path = self.raw_url.partition(b"?")[0].decode("latin-1")
+            raw = self.raw_url.partition(b"?")[0]
+            if raw[:1] != b"/":  # absolute-form (http://host/p) or asterisk-form (*)
+                scheme, sep, rest = raw.partition(b"://")
+                raw = (b"/" + rest.partition(b"/")[2]) if sep else raw
+            path = raw.decode("latin-1")
             if "%" in path:
                 path = unquote(path, errors="surrogateescape")
             self._path = path
