@@ -48,7 +48,7 @@ class Request:
         if path is None:
             raw = self.raw_url.partition(b"?")[0]
             if raw[:1] != b"/":  # absolute-form (http://host/p) or asterisk-form (*)
-                scheme, sep, rest = raw.partition(b"://")
+                _, sep, rest = raw.partition(b"://")
                 raw = (b"/" + rest.partition(b"/")[2]) if sep else raw
             path = raw.decode("latin-1")
             if "%" in path:
