@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import sys
@@ -131,6 +132,7 @@ def run_server(config: ServerConfig) -> int:
         from hyphal.http._workers import mark_ready
 
         mark_ready()
+        gc.freeze()  # start-up objects never need collecting: keep them out of GC passes
         log.info("hyphal serve %s on http://%s:%d (pool %d, %s handler, ready %.0f ms after "
                  "process start)", config.handler, config.host, srv.port, config.pool_size,
                  srv.handler.kind, process_age() * 1000)
