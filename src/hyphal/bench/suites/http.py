@@ -248,9 +248,15 @@ def run(ctx: BenchContext) -> None:
                     key = (endpoint, name)
                     if key not in best or rps > best[key][0]:
                         best[key] = (rps, p99)
-    for (endpoint, name), (rps, p99) in sorted(best.items()):
-        ctx.record(f"{endpoint} req/s", name, rps, "req/s")
-        ctx.record(f"{endpoint} p99", name, p99, "ms", better="lower")
+    for endpoint in ENDPOINTS:  # in implementation order: hyphal-python is the reference
+        for impl in impls:
+            if (endpoint, impl.name) in best:
+                rps, p99 = best[endpoint, impl.name]
+                ctx.record(f"{endpoint} req/s", impl.name, rps, "req/s")
+        for impl in impls:
+            if (endpoint, impl.name) in best:
+                rps, p99 = best[endpoint, impl.name]
+                ctx.record(f"{endpoint} p99", impl.name, p99, "ms", better="lower")
     for endpoint in ENDPOINTS:
         ctx.goal(f"{endpoint} req/s", "hyphal-python", "uvicorn", 2.5)
         ctx.goal(f"{endpoint} req/s", "hyphal-python", "node", 1.5)
