@@ -69,6 +69,7 @@ def test_serve_example_handler_and_sigterm_exits_cleanly():
         _wait(port, proc)
         assert _get(port, "/api/health") == b'{"status":"ok"}'
         assert _get(port, "/api/greet/ada") == b'{"greeting":"Hello, ada!"}'
+        assert _get(port, "/api/ticks?n=3") == b"tick 0\ntick 1\ntick 2\n"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
@@ -76,6 +77,22 @@ def test_serve_example_handler_and_sigterm_exits_cleanly():
     log = err.decode()
     assert "ready" in log and "after process start" in log
     assert '"GET /api/health HTTP/1.1" 200' in log  # access log, not -q
+
+
+def test_serve_example_js_handler():
+    pytest.importorskip("hyphal.js.handler")
+    port = free_port()
+    proc = _serve(str(ROOT / "examples" / "handler.js"), "-p", str(port), "-q", "-n", "1")
+    try:
+        _wait(port, proc)
+        assert _get(port, "/api/health") == b'{"status":"ok"}'
+        assert _get(port, "/api/count") == b'{"visits":1}'
+        assert _get(port, "/api/count") == b'{"visits":2}'
+        assert _get(port, "/api/later") == b"waited 50 ms\n"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
 
 
 def test_missing_handler_is_a_clear_error(tmp_path):
