@@ -104,11 +104,11 @@ class RequestParser:
 
     # -- httptools callbacks -------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self.phase = HEAD
-        self.continue_wanted = False
+    # (no on_message_begin: one callback less per request; the head phase starts with the
+    # first URL bytes, so a client stalling inside the method name meets the idle timeout)
 
     def on_url(self, url: bytes) -> None:
+        self.phase = HEAD
         url = self._url + url if self._url else url
         self._url = url
         if len(url) > self._limits.max_request_line:

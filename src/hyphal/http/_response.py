@@ -126,8 +126,13 @@ class Response:
         """``data`` serialised with orjson as ``application/json``.
 
         Raises ``TypeError`` (orjson's) for values JSON cannot hold."""
-        if headers is None and status in _STATUS_LINES:
-            return cls._fast(_json_dumps(data), status, _JSON)
+        if headers is None and status in _STATUS_LINES:  # the hot path: inlined _fast
+            self = _new(cls)
+            self.status = status
+            self.body = _json_dumps(data)
+            self.stream_body = None
+            self._head = _JSON
+            return self
         return cls(_json_dumps(data), status, headers, content_type="application/json")
 
     @classmethod
