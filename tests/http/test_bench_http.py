@@ -20,7 +20,14 @@ Requests/sec:  34440.09
 
 
 def test_parse_wrk():
-    assert suite.parse_wrk(WRK_OUTPUT) == (34440.09, 0.85)
+    assert suite.parse_wrk(WRK_OUTPUT) == suite.WrkResult(34440.09, 0.85, 103780)
+
+
+def test_cpu_seconds_of_this_process():
+    import os
+
+    used = suite.cpu_seconds(os.getpid())
+    assert used is None or used > 0
 
 
 def test_missing_wrk_is_reported_with_install_hint(monkeypatch):

@@ -3,8 +3,10 @@
 Each server runs in its own process pinned to one core (``taskset``) and wrk runs pinned to
 another, both on loopback. Every server serves the same three endpoints zigttp reports --
 ``GET /api/health``, ``POST /api/echo`` (JSON) and ``GET /api/greet/{name}`` -- and the suite
-records requests/s and p99 latency for each, then the cold start (process start -> first
-answered request). Needs ``wrk`` (the suite says how to install it when it is missing); peers
+records requests/s and p99 latency for each, the server's CPU time per request (from
+``/proc``: on a shared machine the steadier measure of the same speed, since time the server
+spends waiting for a busy core is not charged to it), then the cold start (process start ->
+first answered request). Needs ``wrk`` (the suite says how to install it when it is missing); peers
 that are not installed are skipped with the command that installs them.
 """
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
-from hyphal.bench._harness import BenchContext
+from hyphal.bench._harness import BenchContext, Better
 
 ENDPOINTS = {
     "health": ("GET", "/api/health"),
@@ -147,10 +149,27 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0)
     raise RuntimeError("server did not answer within 20 s")
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+    cold_start: float  # seconds from spawn to the first answered request
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process (all its threads) used so far; None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def running(impl: Impl, core: int | None, extra: list[str] | None = None
-            ) -> Iterator[tuple[int, float]]:
-    """Start ``impl`` pinned to ``core``; yields (port, seconds from spawn to first answer)."""
+            ) -> Iterator[Server]:
+    """Start ``impl`` pinned to ``core`` (``taskset`` execs it, so the pid is the server's)."""
     port = _free_port()
     argv = [a.replace("{port}", str(port)) for a in impl.argv] + (extra or [])
     start = time.perf_counter()
@@ -158,7 +177,7 @@ def running(impl: Impl, core: int | None, extra: list[str] | None = None
                             stderr=subprocess.PIPE)
     try:
         _wait_ready(port, proc)
-        yield port, time.perf_counter() - start
+        yield Server(port, proc.pid, time.perf_counter() - start)
     finally:
         proc.terminate()
         try:
@@ -173,9 +192,16 @@ def running(impl: Impl, core: int | None, extra: list[str] | None = None
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    p99_ms: float
+    requests: int
+
+
 def wrk(port: int, endpoint: str, seconds: int, core: int | None,
-        connections: int = 64) -> tuple[float, float]:
-    """Run wrk against ``endpoint``; (requests/s, p99 latency in ms)."""
+        connections: int = 64) -> WrkResult:
+    """Run wrk against ``endpoint``."""
     method, path = ENDPOINTS[endpoint]
     argv = [*_pin(core), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -191,16 +217,19 @@ def wrk(port: int, endpoint: str, seconds: int, core: int | None,
     return parse_wrk(out)
 
 
-def parse_wrk(out: str) -> tuple[float, float]:
-    """(requests/s, p99 ms) from wrk's ``--latency`` output. Raises ValueError on errors."""
+def parse_wrk(out: str) -> WrkResult:
+    """Requests/s, p99 and request count from wrk's ``--latency`` output.
+    Raises ValueError on errors."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    if rps is None or p99 is None:
+    count = re.search(r"(\d+) requests in", out)
+    if rps is None or p99 is None or count is None:
         raise ValueError(f"unexpected wrk output:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise ValueError(f"{errors.group(1)} requests failed:\n{out}")
-    return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
+    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)],
+                     int(count.group(1)))
 
 
 def run(ctx: BenchContext) -> None:
@@ -219,48 +248,59 @@ def run(ctx: BenchContext) -> None:
             impls.append(impl)
         else:
             ctx.skip(impl.name, f"not installed: {impl.install}")
-    best: dict[tuple[str, str], tuple[float, float]] = {}
+    best: dict[tuple[str, str], WrkResult] = {}
+    cpu: dict[tuple[str, str], float] = {}
     with contextlib.ExitStack() as stack:
-        ports: dict[str, int] = {}
+        servers: dict[str, Server] = {}
         for impl in impls:  # started one by one, so cold starts do not compete
             ctx.progress(f"starting {impl.name}")
             try:
-                port, started = stack.enter_context(running(impl, server_core))
+                server = stack.enter_context(running(impl, server_core))
             except RuntimeError as exc:
                 ctx.skip(impl.name, f"failed to start: {exc}")
                 continue
-            ports[impl.name] = port
-            ctx.record("cold start", impl.name, started * 1000, "ms", better="lower")
+            servers[impl.name] = server
+            ctx.record("cold start", impl.name, server.cold_start * 1000, "ms", better="lower")
         # interleaved: every implementation gets each endpoint before any gets it again, so
         # drifting machine load spreads evenly; the best round counts
         for round_ in range(rounds):
             for endpoint in ENDPOINTS:
-                for name, port in list(ports.items()):
+                for name, server in list(servers.items()):
                     ctx.progress(f"round {round_ + 1}/{rounds}: {endpoint} on {name}")
                     try:
                         if round_ == 0 and endpoint == "health":
-                            wrk(port, "health", 1, load_core)  # warm up
-                        rps, p99 = wrk(port, endpoint, seconds, load_core)
+                            wrk(server.port, "health", 1, load_core)  # warm up
+                        before = cpu_seconds(server.pid)
+                        result = wrk(server.port, endpoint, seconds, load_core)
+                        after = cpu_seconds(server.pid)
                     except (ValueError, subprocess.SubprocessError) as exc:
                         ctx.skip(name, f"failed: {exc}")
-                        del ports[name]
+                        del servers[name]
                         continue
                     key = (endpoint, name)
-                    if key not in best or rps > best[key][0]:
-                        best[key] = (rps, p99)
+                    if key not in best or result.rps > best[key].rps:
+                        best[key] = result
+                    if before is not None and after is not None and result.requests:
+                        used = (after - before) / result.requests * 1e6
+                        cpu[key] = min(cpu.get(key, used), used)
+    rps = {key: result.rps for key, result in best.items()}
+    p99 = {key: result.p99_ms for key, result in best.items()}
+    series: list[tuple[str, str, Better, dict[tuple[str, str], float]]] = [
+        ("req/s", "req/s", "higher", rps), ("p99", "ms", "lower", p99),
+        ("server cpu/req", "us", "lower", cpu)]
     for endpoint in ENDPOINTS:  # in implementation order: hyphal-python is the reference
-        for impl in impls:
-            if (endpoint, impl.name) in best:
-                rps, p99 = best[endpoint, impl.name]
-                ctx.record(f"{endpoint} req/s", impl.name, rps, "req/s")
-        for impl in impls:
-            if (endpoint, impl.name) in best:
-                rps, p99 = best[endpoint, impl.name]
-                ctx.record(f"{endpoint} p99", impl.name, p99, "ms", better="lower")
+        for label, unit, better, values in series:
+            for impl in impls:
+                if (endpoint, impl.name) in values:
+                    ctx.record(f"{endpoint} {label}", impl.name, values[endpoint, impl.name],
+                               unit, better=better)
     for endpoint in ENDPOINTS:
         ctx.goal(f"{endpoint} req/s", "hyphal-python", "uvicorn", 2.5)
         ctx.goal(f"{endpoint} req/s", "hyphal-python", "node", 1.5)
         ctx.goal(f"{endpoint} p99", "hyphal-python", "uvicorn", 1.0)
+        # the same speed goals as server CPU per request: steadier on a shared machine
+        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "uvicorn", 1 / 2.5)
+        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "node", 1 / 1.5)
         ctx.goal(f"{endpoint} req/s", "hyphal-asgi", "uvicorn", 1.5)
         if any(i.name == "hyphal-js" for i in impls):
             ctx.goal(f"{endpoint} req/s", "hyphal-js", "uvicorn", 2.0)
@@ -274,10 +314,10 @@ def _workers(ctx: BenchContext, seconds: int, load_core: int | None) -> None:
     try:
         for workers in (1, 2):
             ctx.progress(f"hyphal-python --workers {workers}")
-            with running(impl, None, ["--workers", str(workers)]) as (port, _):
-                wrk(port, "health", 1, load_core)
-                rps, _p99 = wrk(port, "health", seconds, load_core, connections=128)
-                ctx.record("health req/s by workers", f"hyphal-python-w{workers}", rps,
-                           "req/s")
+            with running(impl, None, ["--workers", str(workers)]) as server:
+                wrk(server.port, "health", 1, load_core)
+                result = wrk(server.port, "health", seconds, load_core, connections=128)
+                ctx.record("health req/s by workers", f"hyphal-python-w{workers}",
+                           result.rps, "req/s")
     except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
         ctx.skip("hyphal --workers", f"failed: {exc}")
