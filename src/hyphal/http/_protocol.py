@@ -184,7 +184,10 @@ class HttpProtocol(asyncio.Protocol):
                 self._close()
                 return
         if out:
-            transport.writelines(out)
+            if len(out) == 1:
+                transport.write(out[0])
+            else:
+                transport.writelines(out)
         if not self._busy:
             if self._closing:
                 self._close()

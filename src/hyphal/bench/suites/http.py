@@ -299,8 +299,8 @@ def run(ctx: BenchContext) -> None:
         ctx.goal(f"{endpoint} req/s", "hyphal-python", "node", 1.5)
         ctx.goal(f"{endpoint} p99", "hyphal-python", "uvicorn", 1.0)
         # the same speed goals as server CPU per request: steadier on a shared machine
-        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "uvicorn", 1 / 2.5)
-        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "node", 1 / 1.5)
+        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "uvicorn", 0.4)
+        ctx.goal(f"{endpoint} server cpu/req", "hyphal-python", "node", 0.67)
         ctx.goal(f"{endpoint} req/s", "hyphal-asgi", "uvicorn", 1.5)
         if any(i.name == "hyphal-js" for i in impls):
             ctx.goal(f"{endpoint} req/s", "hyphal-js", "uvicorn", 2.0)
