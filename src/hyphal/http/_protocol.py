@@ -6,8 +6,9 @@ Theory of operation
 completed request in order. For a synchronous handler the whole request -- acquire a context,
 call it, encode the response from pre-encoded header blocks -- runs inside ``data_received``:
 no task, no future, no loop iteration; the responses of one read (pipelining) leave in one
-``writelines``. Only a handler that returns an awaitable, a streamed body, a large static file
-or a pool wait moves that one request to a task; while it runs the connection is *busy* and
+``write``/``writelines`` call. A handler that returns a coroutine runs its first step right
+there too and costs a task only if it suspends. A streamed body, a large static file or a
+pool wait moves that one request to a task; while it runs the connection is *busy* and
 later pipelined requests queue behind it (answers keep request order).
 
 Timeouts cost nothing per request: the server's once-per-tick sweep calls
