@@ -79,10 +79,14 @@ __all__ = [
 ]
 
 # Capabilities above the core load lazily: name -> module that defines it.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "JSError": "hyphal.js.errors",
+    "JSLimitError": "hyphal.js.errors",
+}
 
 if TYPE_CHECKING:
-    pass
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
 
 
 def __getattr__(name: str) -> Any:

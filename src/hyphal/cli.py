@@ -57,5 +57,5 @@ def main(argv: list[str] | None = None) -> Any:
     if args[:1] == ["run"]:  # fast path: `hyphal run` starts without importing click
         from hyphal.js.cli import main as run_main
 
-        sys.exit(run_main(args[1:]))
+        sys.exit(run_main(args[1:], fast_exit=True))
     return _build_cli().main(args=args, prog_name="hyphal")

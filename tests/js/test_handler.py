@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hyphal import BusyResourceError
 from hyphal.js.errors import JSError, JSLimitError
 from hyphal.js.handler import load_handler
 
@@ -85,6 +86,8 @@ async def test_async_handler_returns_an_awaitable(handler_file: str, engine: str
     try:
         pending = ctx.call(request("/slow"))
         assert inspect.isawaitable(pending)
+        with pytest.raises(BusyResourceError):  # one call at a time per context
+            ctx.call(request("/"))
         assert await pending == (200, [("content-type", "application/json")], b'{"late":1}')
         with pytest.raises(JSError, match="RangeError: nope"):  # noqa: PT012
             rejected = ctx.call(request("/reject"))  # settles in the microtask checkpoint
@@ -107,14 +110,14 @@ def test_handler_error_carries_the_stack(handler_file: str, engine: str) -> None
 
 
 def test_limits_stop_the_handler_and_a_new_context_serves(handler_file: str, engine: str) -> None:
-    factory = load_handler(handler_file, engine=engine,  # type: ignore[arg-type]
-                           time_limit=0.3, memory_limit=64 * 1024 * 1024)
+    factory = load_handler(handler_file, engine=engine, time_limit=0.3)  # type: ignore[arg-type]
     ctx = factory()
     with pytest.raises(JSLimitError) as info:
         ctx.call(request("/loop"))
     assert info.value.limit == "time"
     assert ctx.closed
-    ctx = factory()
+    ctx = load_handler(handler_file, engine=engine,  # type: ignore[arg-type]
+                       memory_limit=64 * 1024 * 1024)()
     with pytest.raises(JSLimitError) as info:
         ctx.call(request("/bomb"))
     assert info.value.limit == "memory"
@@ -138,3 +141,15 @@ def test_module_handler(tmp_path: Path, engine: str) -> None:
     ctx = load_handler(str(path), engine=engine)()  # type: ignore[arg-type]
     assert ctx.call(request("/bob"))[2] == b"hi /bob"  # type: ignore[index]
     ctx.close()
+
+
+def test_a_context_refuses_other_threads(handler_file: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = load_handler(handler_file)()
+    try:
+        with ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="created it"):
+            pool.submit(ctx.call, request("/")).result()
+        assert ctx.call(request("/"))[0] == 200  # type: ignore[index]
+    finally:
+        ctx.close()

@@ -128,3 +128,12 @@ def test_argument_parsing() -> None:
     for bad in (["--engine"], [], ["--max-memory", "lots", "a.js"]):
         with pytest.raises(UsageError):
             parse_args(bad, env={})
+
+
+async def test_memory_usage_follows_the_heap(engine: str, tmp_path: Path) -> None:
+    source = (
+        "const before = process.memoryUsage().heapUsed;\nconst keep = [];\n"
+        "for (let i = 0; i < 300; i++) keep.push(new Array(10000).fill(i));\n"
+        "setTimeout(() => console.log(process.memoryUsage().heapUsed > before), 150);\n")
+    code, out, _ = await run_js(source, engine, tmp_path)
+    assert (code, out) == (0, "true\n")

@@ -10,6 +10,7 @@ from hyphal.bench._harness import BenchContext, Goal, Measurement, SuiteReport, 
 SUITES: dict[str, str] = {
     "core": "hyphal.bench.suites.core",
     "http": "hyphal.bench.suites.http",
+    "js": "hyphal.bench.suites.js",
 }
 """Suite name -> module. ``all`` runs them in this order."""
 

@@ -16,9 +16,13 @@ A context must be used from the thread that created it.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
+
+from hyphal.js.errors import JSError
 
 __all__ = ["Engine", "EngineName", "EngineStatistics", "Primitive", "create_engine"]
 
@@ -60,6 +64,15 @@ class Engine(ABC):
     def call(self, function: str, *args: Primitive) -> Primitive:
         """Call the global function named ``function`` with primitive arguments and return
         its primitive result. Raises like :meth:`eval`."""
+
+    def function(self, name: str) -> Callable[..., Primitive]:
+        """A callable for the global function ``name``, for hot paths (HTTP handlers). It may
+        raise the engine's own exception types: convert them with :meth:`error`."""
+        return functools.partial(self.call, name)
+
+    def error(self, exc: Exception) -> JSError:
+        """The hyphal error for an exception raised by a :meth:`function` callable."""
+        return exc if isinstance(exc, JSError) else JSError(str(exc))
 
     @abstractmethod
     def run_jobs(self) -> None:

@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from threading import get_ident
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -50,12 +51,16 @@ class HandlerStatistics:
 
 
 def _decode(answer: str) -> ResponseData:
-    # "R|O" status \2 base64-flag \2 k \1 v \1 ... \2 body  (see prelude/handler.js)
-    status, b64, header_text, body = answer[1:].split("\x02", 3)
-    fields = header_text.split("\x01") if header_text else []
-    headers = list(zip(fields[::2], fields[1::2], strict=True))
-    data = base64.b64decode(body) if b64 == "1" else body.encode("utf-8")
-    return int(status), headers, data
+    # kind, base64 flag, 3-digit status, k \1 v \1 ..., \2, body  (see prelude/handler.js)
+    end = answer.index("\x02", 5)
+    fields = answer[5:end].split("\x01")
+    if len(fields) == 2:
+        headers = [(fields[0], fields[1])]
+    else:
+        headers = list(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else []
+    body = answer[end + 1:]
+    data = base64.b64decode(body) if answer[1] == "1" else body.encode("utf-8")
+    return int(answer[2:5]), headers, data
 
 
 class HandlerContext:
@@ -75,6 +80,7 @@ class HandlerContext:
         self.errors = 0
         self._busy = False
         self._closed = False
+        self._thread = get_ident()
         try:
             load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ),
                          main=path)
@@ -95,11 +101,7 @@ class HandlerContext:
         except BaseException:
             self.close()
             raise
-        self._raw: Callable[..., Any] | None = None
-        fast = getattr(self._engine, "function", None)
-        if fast is not None:
-            self._raw = fast("__hyphal_handle")
-            self._convert: Callable[[Exception], JSError] = self._engine.error  # type: ignore[attr-defined]
+        self._handle = self._engine.function("__hyphal_handle")
 
     def call(self, request: Mapping[str, Any]) -> ResponseData | Awaitable[ResponseData]:
         """Run the handler for ``request``; see the module docstring for the two return forms.
@@ -108,58 +110,49 @@ class HandlerContext:
         :class:`~hyphal.ClosedResourceError` after :meth:`close`,
         :class:`~hyphal.BusyResourceError` while an async call of this context is in flight.
         """
-        if self._busy or self._closed:
+        if self._busy or self._closed or get_ident() != self._thread:
             if self._closed:
                 raise ClosedResourceError("this handler context is closed; make a new one")
-            raise BusyResourceError("this handler context is still serving an async call")
+            if self._busy:
+                raise BusyResourceError("this handler context is still serving an async call")
+            raise RuntimeError("a handler context must be called on the thread that created it "
+                               "(QuickJS crashes otherwise): make one context per thread")
         self.calls += 1
         get = request.get
         query = get("query")
         headers = get("headers")
         body = get("body")
         if body:
-            body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+            body = (bytes(body).decode("utf-8", "replace")
+                    if isinstance(body, bytes | bytearray | memoryview) else str(body))
         args = (get("method", "GET"), get("url", "/"), get("path", "/"),
                 orjson.dumps(query).decode() if query else "{}",
                 orjson.dumps(headers).decode() if headers else "[]",
                 body or "")
-        raw = self._raw
         try:
-            if raw is not None:
-                try:
-                    answer = raw(*args)
-                except Exception as exc:
-                    raise self._convert(exc) from None
-            else:
-                answer = self._engine.call("__hyphal_handle", *args)
+            try:
+                answer: Any = self._handle(*args)
+            except Exception as exc:
+                raise self._engine.error(exc) from None
             if answer[0] == "R":
                 return _decode(answer)
             if answer[0] == "O":
-                self._host.drive(self._engine.call("__hyphal_state"))
-                return _decode(answer)
+                return self._respond(answer)
             # A promise: a microtask checkpoint may settle it at once.
             pending = int(answer[1:])
             self._engine.run_jobs()
             self._host.drive(self._engine.call("__hyphal_resume"))
             done = self._engine.call("__hyphal_handler_result", pending)
-        except JSLimitError:
-            self.errors += 1
-            self.close()
-            raise
-        except JSError:
-            self.errors += 1
-            self._drain()
-            raise
+        except JSError as exc:
+            raise self._failed(exc) from None
         if isinstance(done, str):
-            if done[0] == "O":
-                self._host.drive(self._engine.call("__hyphal_state"))
-            return _decode(done)
+            return self._respond(done)
         self.async_calls += 1
+        self._busy = True  # until the awaitable finishes: await it (or close the context)
         return self._finish(pending)
 
     async def _finish(self, pending: int) -> ResponseData:
-        self._busy = True
-        result: list[Any] = []
+        result: list[str] = []
 
         def settled() -> bool:
             answer = self._engine.call("__hyphal_handler_result", pending)
@@ -173,20 +166,25 @@ class HandlerContext:
             await self._host.run_loop(state, until=settled)
             if not result and not settled():
                 raise JSError("the handler's promise never settled (nothing left to wait for)")
-        except JSLimitError:
-            self.errors += 1
-            self.close()
-            raise
-        except JSError:
-            self.errors += 1
-            self._drain()
-            raise
+            return self._respond(result[0])
+        except JSError as exc:
+            raise self._failed(exc) from None
         finally:
             self._busy = False
-        answer = result[0]
-        if answer[0] == "O":
+
+    def _respond(self, answer: str) -> ResponseData:
+        if answer[0] == "O":  # the handler printed something: write it out
             self._host.drive(self._engine.call("__hyphal_state"))
         return _decode(answer)
+
+    def _failed(self, exc: JSError) -> JSError:
+        """Count a failed call; a limit error closes the context (it is unusable)."""
+        self.errors += 1
+        if isinstance(exc, JSLimitError):
+            self.close()
+        else:
+            self._drain()
+        return exc
 
     def _drain(self) -> None:
         try:

@@ -132,13 +132,15 @@ class LinkedModule:
     dynamic: dict[str, str] = field(default_factory=dict)
 
 
-def _resolve(spec: str, importer: str) -> str:
+def _resolve(spec: str, importer: str, *, must_exist: bool = True) -> str:
     if spec.startswith("file://"):
         spec = spec[len("file://"):]
     if not (spec.startswith(("./", "../", "/"))):
         raise JSError(f"Cannot find package '{spec}' imported from {importer}: hyphal resolves "
                       "only relative and absolute file paths")
     path = os.path.normpath(os.path.join(os.path.dirname(importer), spec))
+    if not must_exist:
+        return path
     if not os.path.exists(path):
         for ext in (".js", ".mjs"):
             if os.path.exists(path + ext):
@@ -244,7 +246,10 @@ def transform(source: str, path: str) -> LinkedModule:
 
     def dynamic(m: re.Match[str]) -> str:
         spec = m.group("spec")
-        mod.dynamic[spec] = _resolve(spec, path)
+        try:  # a missing module rejects the import() promise when it runs, as in node
+            mod.dynamic[spec] = _resolve(spec, path)
+        except JSError:
+            pass
         return f"__hyphal_import({json.dumps(spec)})"
 
     code = _IMPORT_FROM.sub(import_from, source)

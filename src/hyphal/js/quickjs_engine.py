@@ -60,15 +60,15 @@ class QuickJSEngine(Engine):
         return None if isinstance(value, _quickjs.Object) else value
 
     def function(self, name: str) -> Any:
-        """The raw callable for the global function ``name`` (for hot paths such as HTTP
-        handlers: call it directly and convert ``_quickjs.JSException`` with :meth:`error`)."""
+        """The engine's own callable: no Python wrapper on the hot path."""
         fn = self._functions.get(name)
         if fn is None:
             fn = self._functions[name] = self._ctx.get(name)
         return fn
 
     def error(self, exc: Exception) -> JSError:
-        """The hyphal error for an exception raised by a raw call."""
+        if isinstance(exc, JSError):
+            return exc
         return self._convert(exc, self._filename)
 
     def run_jobs(self) -> None:
@@ -96,7 +96,9 @@ class QuickJSEngine(Engine):
         if first.startswith("InternalError: interrupted"):
             return JSLimitError("time", f"script exceeded its time limit of {self.time_limit} s "
                                         "(raise it with --timeout)")
-        if self.memory_limit and ("out of memory" in first or first == "[uninitialized]"):
+        # Out of memory while building the exception leaves a null or uninitialized value.
+        if self.memory_limit and ("out of memory" in first
+                                  or first in ("[uninitialized]", "null")):
             return JSLimitError("memory", f"script exceeded its memory limit of "
                                           f"{self.memory_limit} bytes (raise it with --max-memory)")
         if first.startswith("SyntaxError"):

@@ -21,26 +21,42 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from hyphal.js.abc import Engine, EngineName, create_engine
-from hyphal.js.errors import JSError, JSLimitError
-from hyphal.js.modules import link, looks_like_module
+from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 from hyphal.js.prelude import prelude_source
 
-__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error", "run_file", "run_source"]
+__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
 
 logger = logging.getLogger("hyphal.js")
 
 
 def _where(stack: str) -> str:
     """``file:line`` of the innermost frame in ``stack``, or ``""``."""
-    import re
-
     m = re.search(r"\(?((?:/|file:|\[)[^\s()]*?):(\d+):(\d+)\)?", stack)
     return f"{m.group(1)}:{m.group(2)}" if m else ""
+
+
+_MEMORY_REFRESH = 0.1
+
+
+def _is_module(path: str, source: str) -> bool:
+    """:func:`hyphal.js.modules.looks_like_module`, without importing the module linker (and
+    compiling its patterns) for the common plain script."""
+    if not path.endswith(".mjs") and not any(w in source for w in ("import", "export", "await")):
+        return False
+    from hyphal.js.modules import looks_like_module
+
+    return looks_like_module(path, source)
+
+
+def _memory(engine: Engine) -> dict[str, int]:
+    used = engine.memory_used()
+    return {"rss": _rss(), "heapUsed": used, "heapTotal": used}
 
 
 def _rss() -> int:
@@ -84,6 +100,8 @@ class Host:
         engine = self.engine
         if self._wake is None:
             self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        memory_due = loop.time() + _MEMORY_REFRESH
         while state["x"] is None and not (until is not None and until()):
             if state["r"] or self._completions:
                 await asyncio.sleep(0)
@@ -93,6 +111,9 @@ class Host:
                 break
             else:
                 return self.drive(engine.call("__hyphal_finish"))
+            if loop.time() >= memory_due:  # keep process.memoryUsage() roughly current
+                memory_due = loop.time() + _MEMORY_REFRESH
+                engine.call("__hyphal_set_memory", json.dumps(_memory(engine)))
             completions, self._completions = self._completions, []
             state = self.drive(engine.call("__hyphal_step",
                                            json.dumps(completions) if completions else ""))
@@ -146,6 +167,7 @@ class Host:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # delivered to JavaScript as a rejection
+                logger.debug("host operation %s %d failed: %r", kind, op_id, exc)
                 self._complete(op_id, False, {"message": str(exc) or type(exc).__name__,
                                               "name": type(exc).__name__})
             else:
@@ -173,10 +195,9 @@ def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str],
     """Evaluate the prelude in ``engine`` and configure ``process``; ``main`` names the main
     script in stacks where the engine cannot."""
     engine.eval(prelude_source(), "hyphal:prelude")
-    used = engine.memory_used()
     engine.call("__hyphal_configure", json.dumps({
         "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(), "main": main,
-        "platform": sys.platform, "memory": {"rss": _rss(), "heapUsed": used, "heapTotal": used},
+        "platform": sys.platform, "memory": _memory(engine),
     }))
 
 
@@ -184,6 +205,8 @@ class Runtime:
     """One JavaScript program on one engine context.
 
     ``stdout``/``stderr`` receive the program's console output (default: the process's).
+    ``engine_factory`` hands over an already started engine (``hyphal run`` starts V8 on a
+    thread while it imports the rest).
     Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
     return the exit code. The context is closed when they return.
     """
@@ -191,8 +214,10 @@ class Runtime:
     def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
                  time_limit: float | None = None, argv: list[str] | None = None,
                  stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None,
+                 engine_factory: Callable[[], Engine] | None = None) -> None:
         self.engine_name = engine
+        self._engine_factory = engine_factory
         self.memory_limit = memory_limit
         self.time_limit = time_limit
         self.argv = list(argv or [])
@@ -211,15 +236,18 @@ class Runtime:
             return 1
         if source.startswith("#!"):
             source = "//" + source[2:]
-        return await self.run_source(source, path, module=looks_like_module(path, source))
+        return await self.run_source(source, path, module=_is_module(path, source))
 
     async def run_source(self, source: str, filename: str = "[eval]", *,
                          module: bool = False) -> int:
         """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
         code."""
         try:
-            engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
-                                   time_limit=self.time_limit)
+            if self._engine_factory is not None:
+                engine, self._engine_factory = self._engine_factory(), None
+            else:
+                engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
+                                       time_limit=self.time_limit)
         except (ImportError, OSError) as exc:
             self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
             return 1
@@ -238,32 +266,33 @@ class Runtime:
     async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
         engine = host.engine
         script = [filename] if filename != "[eval]" else []
-        load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
-                     main=filename)
         try:
+            load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
+                         main=filename)
             if module:
+                from hyphal.js.modules import link
+
                 for mod in link(filename, source):
                     engine.eval(mod.code, mod.path)
                 state = host.drive(engine.call("__hyphal_start_modules", filename))
             else:
                 engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
                 state = host.drive(engine.call("__hyphal_after_main"))
+            state = await host.run_loop(state)
         except JSLimitError:
             drain(host)
             raise
         except JSError as exc:
             drain(host)
-            code = engine.call("__hyphal_exit_code")
-            if isinstance(code, int):
+            try:
+                code = engine.call("__hyphal_exit_code")
+            except JSError:
+                code = None
+            if isinstance(code, int):  # process.exit() unwinding the main script
                 return code
             host.flush()
             report_error(exc, self.stderr)
             return 1
-        try:
-            state = await host.run_loop(state)
-        except JSLimitError:
-            drain(host)
-            raise
         code = state["x"]
         return int(code) if code is not None else 0
 
@@ -282,21 +311,6 @@ def report_error(exc: JSError, stderr: TextIO) -> None:
     stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
     where = _where(stack)
     text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
-    if type(exc).__name__ == "JSSyntaxError":
+    if isinstance(exc, JSSyntaxError):
         text = f"{exc}"
     stderr.write(text.rstrip("\n") + "\n")
-
-
-async def run_file(path: str, *, engine: EngineName = "v8", argv: list[str] | None = None,
-                   memory_limit: int | None = None, time_limit: float | None = None) -> int:
-    """Run a script file on the running loop; return its exit code (see :class:`Runtime`)."""
-    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
-    return await runtime.run_file(path)
-
-
-async def run_source(source: str, *, engine: EngineName = "v8", filename: str = "[eval]",
-                     argv: list[str] | None = None, memory_limit: int | None = None,
-                     time_limit: float | None = None) -> int:
-    """Run a source string on the running loop; return its exit code (see :class:`Runtime`)."""
-    runtime = Runtime(engine, argv=argv, memory_limit=memory_limit, time_limit=time_limit)
-    return await runtime.run_source(source, filename)

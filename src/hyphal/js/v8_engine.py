@@ -12,11 +12,23 @@ closed explicitly: mini-racer can hang at interpreter exit otherwise.
 
 from __future__ import annotations
 
+import atexit
 import json
 import queue
 import re
 import threading
+import weakref
 from typing import Any, ClassVar
+
+from py_mini_racer import (
+    JSEvalException,
+    JSOOMException,
+    JSParseException,
+    JSTimeoutException,
+    MiniRacer,
+    init_mini_racer,
+)
+from py_mini_racer._exc import JSTerminatedException
 
 from hyphal.js.abc import Engine, EngineName, Primitive
 from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
@@ -31,13 +43,21 @@ _CHECKPOINT = ("globalThis.__hyphal_native_checkpoint = "
                "function () { %PerformMicrotaskCheckpoint(); };")
 
 
+_live: weakref.WeakSet[V8Engine] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    """At interpreter exit, close isolates their owners forgot (mini-racer can hang else)."""
+    for engine in list(_live):
+        engine.close()
+
+
 def _init() -> None:
     global _initialised
     with _init_lock:
         if not _initialised:
-            from py_mini_racer import init_mini_racer
-
             init_mini_racer(flags=_FLAGS, ignore_duplicate_init=True)
+            atexit.register(_close_all)
             _initialised = True
 
 
@@ -50,8 +70,7 @@ class V8Engine(Engine):
                  time_limit: float | None = None) -> None:
         super().__init__(memory_limit=memory_limit, time_limit=time_limit)
         _init()
-        from py_mini_racer import MiniRacer
-
+        _live.add(self)
         self._racer: Any = MiniRacer()
         self._ctx: Any = self._racer._ctx
         if memory_limit:
@@ -86,14 +105,6 @@ class V8Engine(Engine):
             racer.close()
 
     def _run(self, code: str, filename: str | None) -> Primitive:
-        from py_mini_racer import (
-            JSEvalException,
-            JSOOMException,
-            JSParseException,
-            JSTimeoutException,
-        )
-        from py_mini_racer._exc import JSTerminatedException
-
         ctx = self._ctx
         if ctx is None:
             raise JSError("the V8 context is closed")

@@ -8,10 +8,10 @@ setTimeout(() => {
   setTimeout(() => log('timeout from timeout'), 0);
   process.nextTick(() => log('tick from timeout'));
   Promise.resolve().then(() => log('promise from timeout'));
-}, 40);
-setTimeout(() => log('timeout B (same delay, later)'), 40);
-setTimeout(() => log('timeout 120'), 120);
-setTimeout(() => log('timeout 80'), 80);
+}, 100);
+setTimeout(() => log('timeout B (same delay, later)'), 100);
+setTimeout(() => log('timeout 300'), 300);
+setTimeout(() => log('timeout 200'), 200);
 Promise.resolve().then(() => {
   log('promise 1');
   process.nextTick(() => log('tick from promise'));
@@ -27,18 +27,18 @@ queueMicrotask(() => log('microtask'));
   log('async start');
   await null;
   log('after await');
-  await new Promise((r) => setTimeout(r, 160));
-  log('after 160ms');
+  await new Promise((r) => setTimeout(r, 400));
+  log('after 400ms');
   let n = 0;
-  const iv = setInterval(() => { log(`interval ${++n}`); if (n === 3) clearInterval(iv); }, 30);
+  const iv = setInterval(() => { log(`interval ${++n}`); if (n === 3) clearInterval(iv); }, 60);
 })();
 const t = setTimeout(() => log('never'), 15); clearTimeout(t);
 setImmediate(() => {
   log('immediate 1');
   setImmediate(() => log('immediate nested'));
-  setTimeout(() => log('timeout from immediate 350'), 350);
+  setTimeout(() => log('timeout from immediate 800'), 800);
   process.nextTick(() => log('tick from immediate'));
 });
-setTimeout((a, b) => log(`args ${a} ${b}`), 300, 'x', 'y');
+setTimeout((a, b) => log(`args ${a} ${b}`), 700, 'x', 'y');
 const u = setTimeout(() => log('unref never fires'), 10000); u.unref();
 log('sync 2');

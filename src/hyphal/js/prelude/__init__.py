@@ -8,6 +8,10 @@ __all__ = ["prelude_source"]
 
 _PARTS = ("inspect.js", "runtime.js", "web.js", "modules.js", "handler.js")
 _cache: list[str] = []
+# The host's entry points stay out of Object.keys(globalThis) and for-in loops.
+_HIDE = ("for (const k of Object.keys(globalThis)) if (k.startsWith('__') && "
+         "Object.getOwnPropertyDescriptor(globalThis, k).configurable) "
+         "Object.defineProperty(globalThis, k, { enumerable: false });")
 
 
 def prelude_source() -> str:
@@ -20,5 +24,6 @@ def prelude_source() -> str:
             if os.path.exists(path):
                 with open(path, encoding="utf-8") as f:
                     texts.append(f.read())
+        texts.append(_HIDE)
         _cache.append("\n".join(texts))
     return _cache[0]

@@ -18,7 +18,8 @@
   HandlerRequest.prototype.text = function text() { return this.body; };
   HandlerRequest.prototype.json = function json() { return JSON.parse(this.body); };
   G.HandlerRequest = HandlerRequest;
-  // status \0 base64? \0 k \1 v \1 k \1 v \0 body  (header text cannot hold \0 or \1)
+  // kind (R|O, added by the caller), base64 flag (0|1), status (3 digits), headers as
+  // k \x01 v \x01 k \x01 v, \x02, body. Header text cannot contain \x01 or \x02.
   function encode(response) {
     if (!(response instanceof Response)) {
       if (response === undefined || response === null) throw new TypeError("the handler returned no Response (return Response.json(...), Response.text(...) or new Response(...))");
@@ -31,8 +32,9 @@
     } else {
       for (const [k, v] of response._h._map) headers += (headers ? "\x01" : "") + k + "\x01" + v;
     }
-    if (response._text !== null) return response.status + "\x020\x02" + headers + "\x02" + response._text;
-    return response.status + "\x021\x02" + headers + "\x02" + (response._raw ? H.bytesToB64(response._raw) : "");
+    const status = response.status < 100 ? "000" : `${response.status}`;
+    if (response._text !== null) return "0" + status + headers + "\x02" + response._text;
+    return "1" + status + headers + "\x02" + (response._raw ? H.bytesToB64(response._raw) : "");
   }
   let nextPending = 1;
   const pending = new Map();

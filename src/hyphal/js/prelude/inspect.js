@@ -123,6 +123,7 @@
 
   function formatError(err, ctx) {
     let stack = typeof err.stack === "string" && err.stack ? err.stack : "";
+    if (stack && H.cleanStack) stack = H.cleanStack(stack);
     const head = `${err.name || "Error"}: ${err.message}`;
     if (!stack) return `[${Error.prototype.toString.call(err)}]`;
     if (!stack.startsWith(err.name || "Error")) stack = `${head}\n${stack}`;

@@ -33,7 +33,11 @@
         };
         const dynamic = (spec) => {
           const target = (m.deps.dynamic || {})[spec];
-          if (target === undefined) return Promise.reject(new Error(`Cannot find module '${spec}' imported from ${id}`));
+          if (target === undefined) {
+            const err = new Error(`Cannot find module '${spec}' imported from ${id}`);
+            err.code = "ERR_MODULE_NOT_FOUND";
+            return Promise.reject(err);
+          }
           return evaluate(target).then(() => requireModule(target));
         };
         await m.body(requireModule, exportName, reexport, dynamic, { url: `file://${id}`, filename: id, dirname: id.replace(/\/[^/]*$/, "") });

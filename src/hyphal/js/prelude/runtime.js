@@ -31,13 +31,11 @@
   }
   function post(message) { lastWrite = null; outbox.push(message); }
   H.write = write;
-  H.post = post;
   H.hasOutput = () => outbox.length !== 0;
 
   // ---- errors -------------------------------------------------------------------------------
   class ExitSignal { constructor(code) { this.code = code; this.__hyphal_exit__ = true; } }
   let exitCode = null;
-  let fatalError = null;
   // Drop the prelude's own frames (everything from the callback runner down) and name the
   // main file where the engine could not (QuickJS calls every script "<input>").
   function cleanStack(stack) {
@@ -66,7 +64,7 @@
     for (const l of exitListeners.get("uncaughtException") || []) {
       try { l(e, kind || "uncaughtException"); return; } catch (e2) { e = e2; }
     }
-    fatalError = describeError(e);
+    const fatalError = describeError(e);
     const where = /\(?((?:\/|[A-Za-z]:|file:|\[)[^\s()]*?):(\d+):(\d+)\)?/.exec(fatalError);
     let text = where ? `${where[1]}:${where[2]}\n` : "";
     if (kind === "unhandledRejection" && !(e instanceof Error)) {
@@ -245,6 +243,9 @@
       if (done !== undefined) { ops.delete(id); runCallback(done, undefined, [ok, value]); }
     }
   }
+  // The state the host acts on: o = outbox, j = run promise jobs then __hyphal_resume,
+  // t = ms until the next timer (-1: none), k = a referenced timer keeps the program alive,
+  // r = work is ready now, p = host operations in flight, x = exit code once exiting.
   function state(needJobs) {
     const out = outbox;
     outbox = []; lastWrite = null;
@@ -291,8 +292,6 @@
   };
   G.__hyphal_state = () => state(false);
   G.__hyphal_exit_code = () => exitCode;
-  H.fatalError = () => fatalError;
-  G.__hyphal_fatal = function (message) { fatal(new Error(message)); return state(false); };
   G.__hyphal_finish = function () {
     // The loop ran dry: emit 'exit' and report the exit code.
     if (exitCode === null) {

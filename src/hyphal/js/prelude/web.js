@@ -96,26 +96,38 @@
     }
     return new Uint8Array(out);
   }
+  // The WHATWG UTF-8 decoder: one U+FFFD per maximal ill-formed subsequence.
   function utf8Decode(bytes, fatal) {
     let out = "";
     const chunk = [];
-    for (let i = 0; i < bytes.length;) {
-      const b = bytes[i];
-      let c = 0xfffd, n = 1;
-      if (b < 0x80) c = b;
-      else if (b >= 0xc2 && b < 0xe0 && (bytes[i + 1] & 0xc0) === 0x80) { c = ((b & 31) << 6) | (bytes[i + 1] & 63); n = 2; }
-      else if (b >= 0xe0 && b < 0xf0 && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
-        c = ((b & 15) << 12) | ((bytes[i + 1] & 63) << 6) | (bytes[i + 2] & 63); n = 3;
-        if (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)) { c = 0xfffd; n = 1; }
-      } else if (b >= 0xf0 && b < 0xf5 && (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80 && (bytes[i + 3] & 0xc0) === 0x80) {
-        c = ((b & 7) << 18) | ((bytes[i + 1] & 63) << 12) | ((bytes[i + 2] & 63) << 6) | (bytes[i + 3] & 63); n = 4;
-        if (c < 0x10000 || c > 0x10ffff) { c = 0xfffd; n = 1; }
-      }
-      if (c === 0xfffd && b !== 0xef && fatal) throw new TypeError("The encoded data was not valid for encoding utf-8");
+    let codePoint = 0, seen = 0, needed = 0, lower = 0x80, upper = 0xbf;
+    const emit = (c) => {
+      if (c === 0xfffd && fatal) throw new TypeError("The encoded data was not valid for encoding utf-8");
       if (c >= 0x10000) { c -= 0x10000; chunk.push(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); } else chunk.push(c);
       if (chunk.length > 8000) { out += String.fromCharCode.apply(null, chunk); chunk.length = 0; }
-      i += n;
+    };
+    for (let i = 0; i < bytes.length;) {
+      const b = bytes[i];
+      if (needed === 0) {
+        i++;
+        if (b <= 0x7f) emit(b);
+        else if (b >= 0xc2 && b <= 0xdf) { needed = 1; codePoint = b & 0x1f; }
+        else if (b >= 0xe0 && b <= 0xef) { if (b === 0xe0) lower = 0xa0; if (b === 0xed) upper = 0x9f; needed = 2; codePoint = b & 0xf; }
+        else if (b >= 0xf0 && b <= 0xf4) { if (b === 0xf0) lower = 0x90; if (b === 0xf4) upper = 0x8f; needed = 3; codePoint = b & 0x7; }
+        else emit(0xfffd);
+        continue;
+      }
+      if (b < lower || b > upper) { // the sequence ends early; b starts over
+        codePoint = needed = seen = 0; lower = 0x80; upper = 0xbf;
+        emit(0xfffd);
+        continue;
+      }
+      lower = 0x80; upper = 0xbf;
+      codePoint = (codePoint << 6) | (b & 0x3f);
+      i++;
+      if (++seen === needed) { emit(codePoint); codePoint = needed = seen = 0; }
     }
+    if (needed !== 0) emit(0xfffd);
     return out + String.fromCharCode.apply(null, chunk);
   }
   function toBytes(input) {
@@ -252,7 +264,7 @@
         this._list.push(i < 0 ? [formDecode(part), ""] : [formDecode(part.slice(0, i)), formDecode(part.slice(i + 1))]);
       }
     }
-    _update() { if (this._url) { const s = this.toString(); this._url._search = s ? `?${s}` : ""; } }
+    _update() { if (this._url) { const s = this.toString(); this._url._query = s ? s : null; } }
     get size() { return this._list.length; }
     append(k, v) { this._list.push([`${k}`, `${v}`]); this._update(); }
     delete(k, v) { this._list = this._list.filter(([a, b]) => !(a === `${k}` && (v === undefined || b === `${v}`))); this._update(); }
@@ -324,9 +336,10 @@
       this._port = m[5] && m[5] !== SPECIAL[protocol] ? `${Number(m[5])}` : "";
       this._hasAuthority = m[4] !== undefined;
       this._pathname = this._hasAuthority || special ? normalizePath(m[6] || "", special) : (m[6] || "");
-      this._search = m[7] && m[7] !== "?" ? m[7].replace(/ /g, "%20") : "";
-      this._hash = m[8] && m[8] !== "#" ? m[8].replace(/ /g, "%20") : "";
-      this._params = new URLSearchParams(this._search);
+      // null: no "?" / "#" at all; "": present but empty (kept in href, as WHATWG says)
+      this._query = m[7] !== undefined ? m[7].slice(1).replace(/ /g, "%20") : null;
+      this._fragment = m[8] !== undefined ? m[8].slice(1).replace(/ /g, "%20") : null;
+      this._params = new URLSearchParams(this._query || "");
       this._params._url = this;
     }
     get protocol() { return this._protocol; }
@@ -344,15 +357,17 @@
     get origin() { return SPECIAL[this._protocol] !== undefined && this._protocol !== "file:" ? `${this._protocol}//${this.host}` : "null"; }
     get pathname() { return this._pathname; }
     set pathname(v) { v = `${v}`; this._pathname = normalizePath(v.startsWith("/") ? v : "/" + v, true); }
-    get search() { return this._search; }
-    set search(v) { v = `${v}`; this._search = v && v !== "?" ? (v.startsWith("?") ? v : "?" + v) : ""; this._params._parse(this._search); }
+    get search() { return this._query ? `?${this._query}` : ""; }
+    set search(v) { v = `${v}`.replace(/^\?/, ""); this._query = v ? v : null; this._params._parse(v); }
     get searchParams() { return this._params; }
-    get hash() { return this._hash; }
-    set hash(v) { v = `${v}`; this._hash = v && v !== "#" ? (v.startsWith("#") ? v : "#" + v) : ""; }
+    get hash() { return this._fragment ? `#${this._fragment}` : ""; }
+    set hash(v) { v = `${v}`.replace(/^#/, ""); this._fragment = v ? v : null; }
     get href() {
       const auth = this._username ? `${this._username}${this._password ? ":" + this._password : ""}@` : "";
       const authority = this._hasAuthority || SPECIAL[this._protocol] !== undefined ? `//${auth}${this.host}` : "";
-      return `${this._protocol}${authority}${this._pathname}${this._search}${this._hash}`;
+      const query = this._query !== null ? `?${this._query}` : "";
+      const fragment = this._fragment !== null ? `#${this._fragment}` : "";
+      return `${this._protocol}${authority}${this._pathname}${query}${fragment}`;
     }
     set href(v) { Object.assign(this, new URL(v)); }
     toString() { return this.href; }
@@ -449,7 +464,6 @@
     clone() { return new Request(this); }
   }
   G.Request = Request;
-  const STATUS_TEXT = { 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" };
   class Response extends Body {
     constructor(body = null, init = {}) {
       super();
@@ -497,7 +511,6 @@
     return new Response(text, { status: init.status, statusText: init.statusText, headers });
   }
   G.Response = Response;
-  H.STATUS_TEXT = STATUS_TEXT;
 
   // ---- fetch --------------------------------------------------------------------------------
   G.fetch = function fetch(input, init) {
