@@ -89,7 +89,7 @@ async def test_async_handler_returns_an_awaitable(handler_file: str, engine: str
         with pytest.raises(BusyResourceError):  # one call at a time per context
             ctx.call(request("/"))
         assert await pending == (200, [("content-type", "application/json")], b'{"late":1}')
-        with pytest.raises(JSError, match="RangeError: nope"):  # noqa: PT012
+        with pytest.raises(JSError, match="RangeError: nope"):
             rejected = ctx.call(request("/reject"))  # settles in the microtask checkpoint
             if inspect.isawaitable(rejected):
                 await rejected

@@ -17,23 +17,26 @@ class BenchConfig:
     quick: bool
     json_path: str | None
     plot_path: str | None
+    smoke: bool = False
 
 
 @click.command()
 @click.argument("suites", nargs=-1, type=click.Choice([*SUITES, "all"]))
 @click.option("--quick", is_flag=True, help="Smaller workloads; every suite under a minute.")
+@click.option("--smoke", is_flag=True, hidden=True,
+              help="Token workloads: proves the suites run (used by the test suite).")
 @click.option("--json", "json_path", metavar="FILE", envvar="HYPHAL_BENCH_JSON",
               help="Also write the results as JSON to FILE.")
 @click.option("--plot", "plot_path", metavar="FILE", envvar="HYPHAL_BENCH_PLOT",
               help="Also draw a bar chart (PNG) to FILE; needs hyphal[plot].")
-def bench(suites: tuple[str, ...], quick: bool, json_path: str | None,
+def bench(suites: tuple[str, ...], quick: bool, smoke: bool, json_path: str | None,
           plot_path: str | None) -> None:
     """Measure hyphal side by side with the libraries users would pick instead.
 
     SUITES: any of the suite names, or all (the default is core).
     """
     chosen = list(SUITES) if "all" in suites else list(dict.fromkeys(suites or ("core",)))
-    run(BenchConfig(tuple(chosen), quick, json_path, plot_path))
+    run(BenchConfig(tuple(chosen), quick, json_path, plot_path, smoke))
 
 
 def run(config: BenchConfig) -> None:
@@ -44,7 +47,7 @@ def run(config: BenchConfig) -> None:
 
     console = Console(stderr=True)
     with console.status("starting") as status:
-        reports = run_suites(config.suites, quick=config.quick,
+        reports = run_suites(config.suites, quick=config.quick, smoke=config.smoke,
                              progress=lambda text: status.update(text))
     print_reports(reports)
     if config.json_path:

@@ -74,14 +74,20 @@ class SuiteReport:
 class BenchContext:
     """Handed to a suite's ``run``; collects what it measures."""
 
-    def __init__(self, suite: str, *, quick: bool, progress: Callable[[str], None]) -> None:
+    def __init__(self, suite: str, *, quick: bool, progress: Callable[[str], None],
+                 smoke: bool = False) -> None:
         self.suite = suite
-        self.quick = quick
+        self.quick = quick or smoke
+        self.smoke = smoke
+        """Tiny workloads that only prove the suite runs and reports (for the test suite)."""
         self._progress = progress
         self.report = SuiteReport(suite)
 
     def scale(self, full: int, quick: int) -> int:
-        """An item count: ``full`` normally, ``quick`` under ``--quick``."""
+        """An item count: ``full`` normally, ``quick`` under ``--quick``, a token amount in
+        smoke mode."""
+        if self.smoke:
+            return max(1, quick // 200)
         return quick if self.quick else full
 
     def progress(self, text: str) -> None:
@@ -139,14 +145,15 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def run_suites(names: Iterable[str], *, quick: bool,
-               progress: Callable[[str], None] = lambda _: None) -> list[SuiteReport]:
+               progress: Callable[[str], None] = lambda _: None,
+               smoke: bool = False) -> list[SuiteReport]:
     """Run the named suites in order and return their reports."""
     from hyphal.bench import SUITES
 
     reports = []
     for name in names:
         module = importlib.import_module(SUITES[name])
-        ctx = BenchContext(name, quick=quick, progress=progress)
+        ctx = BenchContext(name, quick=quick, progress=progress, smoke=smoke)
         start = time.perf_counter()
         module.run(ctx)
         report = ctx.finish()

@@ -481,7 +481,7 @@ def run(ctx: BenchContext) -> None:
         ctx.record(f"spawn + finish {sn:,} trivial tasks", impl, seconds, "s", better="lower")
     ctx.goal(f"spawn + finish {sn:,} trivial tasks", "hyphal TaskGroup", "asyncio.TaskGroup", 0.5)
 
-    cn = 10_000
+    cn = ctx.scale(10_000, 10_000)
     ctx.progress("cancelling sleeping tasks")
     timings = best_of(repeat, {
         "hyphal TaskGroup": _on_loop(lambda: _cancel_hyphal(cn)),
@@ -502,7 +502,7 @@ def run(ctx: BenchContext) -> None:
     ctx.goal("select over ready channels", "hyphal select, 2 channels", "plain recv", 0.5)
 
     ctx.progress("timer precision")
-    tcount = ctx.scale(1000, 300)
+    tcount = max(2, ctx.scale(1000, 300))
     ours = _sleep_precision(tcount, hyphal.sleep)()
     theirs = _sleep_precision(tcount, asyncio.sleep)()
     case = f"{tcount} sequential 1 ms sleeps: p99 lateness"
