@@ -65,23 +65,27 @@ def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int 
 @click.option("--handler-timeout", default=30.0, show_default=True)
 @click.option("--pool-wait-timeout", default=1.0, show_default=True)
 @click.option("--shutdown-timeout", default=10.0, show_default=True)
-@click.option("--reuse-port", is_flag=True, hidden=True)
 def serve(handler: str, port: int, host: str, pool_size: int, memory_limit: int | None,
           interface: str, engine: str, static_dir: str | None, static_cache: int,
           static_file_max: int, cors: bool, cors_origins: tuple[str, ...], quiet: bool,
           log_format: str, metrics_path: str | None, pool_metrics_every: int, workers: int,
           max_request_line: int, max_header_bytes: int, max_headers: int, max_body: int,
           header_timeout: float, body_timeout: float, keepalive_timeout: float,
-          handler_timeout: float, pool_wait_timeout: float, shutdown_timeout: float,
-          reuse_port: bool) -> None:
+          handler_timeout: float, pool_wait_timeout: float, shutdown_timeout: float) -> None:
     """Serve HANDLER (handler.py, handler.js, or module:app with --interface asgi)."""
-    limits = Limits(max_request_line, max_header_bytes, max_headers, max_body, header_timeout,
-                    body_timeout, keepalive_timeout, handler_timeout, pool_wait_timeout,
-                    shutdown_timeout)
-    config = ServerConfig(handler, host, port, pool_size, memory_limit, interface, engine,
-                          static_dir, static_cache, static_file_max, cors, cors_origins, quiet,
-                          log_format, metrics_path, pool_metrics_every, workers, reuse_port,
-                          limits)
+    limits = Limits(
+        max_request_line=max_request_line, max_header_bytes=max_header_bytes,
+        max_headers=max_headers, max_body=max_body, header_timeout=header_timeout,
+        body_timeout=body_timeout, keepalive_timeout=keepalive_timeout,
+        handler_timeout=handler_timeout, pool_wait_timeout=pool_wait_timeout,
+        shutdown_timeout=shutdown_timeout)
+    config = ServerConfig(
+        handler=handler, host=host, port=port, pool_size=pool_size, memory_limit=memory_limit,
+        interface=interface, engine=engine, static_dir=static_dir,
+        static_cache_bytes=static_cache, static_file_bytes=static_file_max, cors=cors,
+        cors_origins=cors_origins, quiet=quiet, log_format=log_format,
+        metrics_path=metrics_path, pool_metrics_every=pool_metrics_every, workers=workers,
+        limits=limits)
     _configure_logging(quiet)
     if os.environ.get("HYPHAL_WORKER"):  # started by the --workers supervisor
         config = replace(config, workers=1, reuse_port=True,
