@@ -163,3 +163,21 @@ def test_workers_graceful_restart_on_sighup(pid_handler):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
+
+
+def test_limit_flags_reach_the_server():
+    import socket
+
+    port = free_port()
+    proc = _serve(str(ROOT / "examples" / "handler.py"), "-p", str(port), "-q",
+                  "--max-body", "10", "--max-headers", "3")
+    try:
+        _wait(port, proc)
+        for data, status in ((b"POST /api/echo HTTP/1.1\r\nContent-Length: 11\r\n\r\n", b"413"),
+                             (b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", b"431")):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(data)
+                assert sock.recv(100).split(b" ")[1] == status
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
