@@ -14,6 +14,7 @@ __all__ = ["main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hyphal.bench._cli", "bench"),
+    "serve": ("hyphal.http._cli", "serve"),
     "run": ("hyphal.js.cli", "run"),
 }
 """Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""

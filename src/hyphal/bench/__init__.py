@@ -9,6 +9,7 @@ from hyphal.bench._harness import BenchContext, Goal, Measurement, SuiteReport, 
 
 SUITES: dict[str, str] = {
     "core": "hyphal.bench.suites.core",
+    "http": "hyphal.bench.suites.http",
     "actors": "hyphal.bench.suites.actors",
     "streams": "hyphal.bench.suites.streams",
     "js": "hyphal.bench.suites.js",

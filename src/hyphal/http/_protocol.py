@@ -1,0 +1,540 @@
+"""The connection adapter: asyncio/uvloop transport <-> sans-IO parser <-> handler pool.
+
+Theory of operation
+-------------------
+``data_received`` feeds the :class:`~hyphal.http._parser.RequestParser` and answers every
+completed request in order. For a synchronous handler the whole request -- acquire a context,
+call it, encode the response from pre-encoded header blocks -- runs inside ``data_received``:
+no task, no future, no loop iteration; the responses of one read (pipelining) leave in one
+``write``/``writelines`` call. A handler that returns a coroutine runs its first step right
+there too and costs a task only if it suspends. A streamed body, a large static file or a
+pool wait moves that one request to a task; while it runs the connection is *busy* and
+later pipelined requests queue behind it (answers keep request order).
+
+Timeouts cost nothing per request: the server's once-per-tick sweep calls
+:meth:`HttpProtocol.check_timeouts`, which compares the parser's phase and request count with
+what it saw on the previous tick -- unchanged for longer than the phase's limit means the
+header (408), body (408) or keep-alive timeout fired.
+
+Errors never leak internals: a handler exception is logged with its traceback on the
+``hyphal.http`` logger and the client gets a bare ``500 Internal Server Error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Coroutine
+from contextvars import copy_context
+from http import HTTPStatus
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, cast
+
+from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, _resume
+from hyphal.http._handlers import ContextBroken, HandlerContext
+from hyphal.http._parser import IDLE, ProtocolError, RequestParser
+from hyphal.http._pool import PoolExhausted
+from hyphal.http._request import Request
+from hyphal.http._response import _STATUS_LINES, Response, status_line
+
+if TYPE_CHECKING:
+    from hyphal.http._server import ServerState
+
+__all__ = ["HttpProtocol", "error_response"]
+
+logger = logging.getLogger("hyphal.http")
+_perf_ns = time.perf_counter_ns
+_current_task = asyncio.current_task
+_CLOSE = b"connection: close\r\n"
+_KEEP = b"connection: keep-alive\r\n"
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_BODY = frozenset({204, 304})
+_SMALL = 8192
+
+
+def error_response(status: int, *, retry_after: int | None = None) -> Response:
+    """A plain-text error response carrying only the status phrase (nothing internal)."""
+    phrase = HTTPStatus(status).phrase if status in _STATUS_LINES else "Error"
+    headers = [("retry-after", str(retry_after))] if retry_after is not None else None
+    return Response(f"{phrase}\n", status, headers)
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection (see the module docstring)."""
+
+    def __init__(self, state: ServerState) -> None:
+        self._state = state
+        self._parser = RequestParser(state.limits)
+        self._completed = self._parser.completed
+        self._transport: asyncio.Transport | None = None
+        self._error: ProtocolError | None = None
+        self._busy = False
+        self._closing = False
+        self._read_paused = False
+        self._write_paused = False
+        self._drain: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._requests = 0
+        self._marker = -1
+        self._since = state.now
+        self.remote = ""
+
+    # -- transport callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._loop = asyncio.get_running_loop()
+        self._state.connections.add(self)
+        if self._state.access_log is not None:
+            peer = transport.get_extra_info("peername")
+            self.remote = str(peer[0]) if peer else ""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._state.connections.discard(self)
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        drain = self._drain
+        if drain is not None and not drain.done():
+            drain.set_exception(ConnectionResetError("client went away"))
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        drain = self._drain
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+        if not self._busy:
+            self._resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        try:
+            parser.feed(data)
+        except ProtocolError as exc:
+            self._error = exc
+            self._pause_reading()
+        if parser.upgrade:  # no protocol switching here: answer what came, then close
+            self._closing = True
+            self._pause_reading()
+        if self._busy:
+            if len(self._completed) >= self._state.limits.max_pipelined:
+                self._pause_reading()
+            return
+        if self._completed or self._error is not None:
+            self._process()
+        elif parser.continue_wanted:
+            parser.continue_wanted = False
+            self._transport.write(_CONTINUE)  # type: ignore[union-attr]
+
+    def eof_received(self) -> bool | None:
+        if not self._busy and not self._completed:
+            return None  # close now
+        self._closing = True
+        return True  # keep the write side open to answer what is queued
+
+    # -- request processing --------------------------------------------------------------------
+
+    def _process(self) -> None:
+        """Answer queued requests in order until one needs a task or the queue is empty.
+
+        The loop inlines the common case -- no pre-handler routes, a free context, a plain
+        :class:`Response` back -- and hands everything else to :meth:`_dispatch`."""
+        completed = self._completed
+        transport = self._transport
+        assert transport is not None
+        state = self._state
+        pool = state.pool
+        free = pool._free
+        release = pool.release
+        encode = self._encode
+        routes = state.routes
+        out: list[bytes] = []
+        while completed:
+            request = completed.popleft()
+            self._requests += 1
+            if routes is None and free:
+                ctx = free.pop()
+                start = _perf_ns()
+                try:
+                    result = ctx.call(request)
+                except Exception as exc:
+                    response: Response | None = self._failed(request, ctx, exc, start)
+                else:
+                    if type(result) is Response and result.stream_body is None:
+                        release(ctx, _perf_ns() - start)
+                        response = result
+                    else:
+                        response = self._result(request, ctx, result, start)
+            else:
+                response = self._dispatch(request)
+            if response is None:  # went async; the task answers and resumes the queue
+                break
+            if not encode(request, response, out):
+                transport.writelines(out)
+                self._close()
+                return
+        else:
+            if self._error is not None:
+                self._encode_error(self._error.status, out)
+                transport.writelines(out)
+                self._close()
+                return
+        if out:
+            if len(out) == 1:
+                transport.write(out[0])
+            else:
+                transport.writelines(out)
+        if not self._busy:
+            if self._closing:
+                self._close()
+            elif self._parser.continue_wanted:
+                self._parser.continue_wanted = False
+                transport.write(_CONTINUE)
+
+    def _dispatch(self, request: Request) -> Response | None:
+        """Routes, then the handler; a :class:`Response` when done now, ``None`` when a task
+        took over."""
+        state = self._state
+        if state.routes is not None:
+            routed = state.routes(request)
+            if routed is not None:
+                if type(routed) is Response and routed.stream_body is None:
+                    return routed
+                self._spawn(self._finish_routed(request, routed))
+                return None
+        ctx = state.pool.try_acquire()
+        if ctx is None:
+            self._spawn(self._call_after_wait(request))
+            return None
+        start = _perf_ns()
+        try:
+            result = ctx.call(request)
+        except Exception as exc:
+            return self._failed(request, ctx, exc, start)
+        return self._result(request, ctx, result, start)
+
+    def _failed(self, request: Request, ctx: HandlerContext, exc: Exception,
+                start: int) -> Response:
+        """The handler raised: replace a broken context, log, answer 500 (or the context's
+        status) without any detail."""
+        pool = self._state.pool
+        if isinstance(exc, ContextBroken):
+            pool.discard(ctx, _perf_ns() - start)
+            logger.error("handler context replaced after %s %s: %s", request.method,
+                         request.path, exc)
+            return error_response(exc.status)
+        pool.release(ctx, _perf_ns() - start)
+        js_stack = getattr(exc, "js_stack", None)  # a JS handler's own stack trace
+        logger.error("handler failed on %s %s%s", request.method, request.path,
+                     f"\n{js_stack}" if js_stack else "", exc_info=exc)
+        return error_response(500)
+
+    def _result(self, request: Request, ctx: HandlerContext, result: Any,
+                start: int) -> Response | None:
+        """A handler result other than a plain :class:`Response`: a stream or an awaitable
+        (``None``: a task took over), or a JS ``(status, headers, body)``."""
+        if type(result) is CoroutineType:
+            return self._start_coroutine(request, ctx, result, start)
+        if hasattr(result, "__await__"):
+            self._spawn(self._finish_async(request, ctx, cast(Awaitable[Any], result), start))
+            return None
+        self._state.pool.release(ctx, _perf_ns() - start)
+        if type(result) is Response and result.stream_body is not None:
+            self._spawn(self._send_stream(request, result))
+            return None
+        return self._coerce(request, result)
+
+    def _start_coroutine(self, request: Request, ctx: HandlerContext,
+                         coro: Coroutine[Any, Any, Any], start: int) -> Response | None:
+        """Run an async handler's first step right here, as the core's eager ``spawn`` does:
+        a handler that never suspends (no I/O) costs no task and no loop iteration. A
+        :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
+        cancel scopes opened in that step work; once the handler suspends, a task continues it
+        (under the handler timeout) and the handle forwards to that task."""
+        loop = self._loop
+        handle: TaskHandle[Any] = TaskHandle(None, None)
+        context = copy_context()
+        parent = _current_task(loop)  # set when a task resumes the connection's queue
+        if parent is not None:
+            _leave_task(loop, parent)
+        _enter_task(loop, handle)
+        try:
+            pending = context.run(coro.send, None)
+        except StopIteration as stop:
+            self._state.pool.release(ctx, _perf_ns() - start)
+            return self._coerce(request, stop.value)
+        except Exception as exc:
+            return self._failed(request, ctx, exc, start)
+        finally:
+            _leave_task(loop, handle)
+            if parent is not None:
+                _enter_task(loop, parent)
+        driver = _resume(coro, pending)
+        driver.send(None)  # prime: a cancellation before the task's first step is forwarded
+        self._busy = True
+        task = loop.create_task(self._finish_async(request, ctx, driver, start),
+                                context=context)
+        self._task = handle._task = task
+        if handle._must_cancel:
+            task.cancel()
+        return None
+
+    def _coerce(self, request: Request, result: Any) -> Response:
+        if type(result) is tuple and len(result) == 3:
+            try:
+                return Response.from_data(result)
+            except (TypeError, ValueError):
+                logger.exception("handler returned an invalid response on %s %s",
+                                 request.method, request.path)
+                return error_response(500)
+        if isinstance(result, Response):
+            return result
+        logger.error("handler returned %s on %s %s; return a hyphal.http.Response",
+                     type(result).__name__, request.method, request.path)
+        return error_response(500)
+
+    def _encode(self, request: Request, response: Response, out: list[bytes]) -> bool:
+        """Append the encoded ``response`` to ``out``; whether the connection stays open."""
+        state = self._state
+        keep = request.keep_alive and not self._closing
+        conn = (b"" if request.http_version == "1.1" else _KEEP) if keep else _CLOSE
+        status = response.status
+        body = response.body
+        extra = state.extra_headers(request) if state.extra_headers is not None else b""
+        if status in _NO_BODY:
+            head = b"%s%s%s%s%s\r\n" % (status_line(status), state.date_block, response._head,
+                                        extra, conn)
+            body = b""
+        else:
+            head = b"%s%s%s%scontent-length: %d\r\n%s\r\n" % (
+                _STATUS_LINES.get(status) or status_line(status), state.date_block,
+                response._head, extra, len(body), conn)
+        if request.method == "HEAD" or not body:
+            out.append(head)
+        elif len(body) < _SMALL:
+            out.append(head + body)
+        else:
+            out.append(head)
+            out.append(body)
+        if state.access_log is not None:
+            state.access_log(self.remote, request, status, len(body))
+        return keep
+
+    def _encode_error(self, status: int, out: list[bytes]) -> None:
+        response = error_response(status)
+        out.append(b"%s%s%scontent-length: %d\r\n%s\r\n%s" % (
+            status_line(status), self._state.date_block, response._head, len(response.body),
+            _CLOSE, response.body))
+        if self._state.access_log is not None:
+            self._state.access_log(self.remote, None, status, len(response.body))
+
+    # -- the slow paths (one task per request that needs one) ----------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        self._busy = True
+        self._task = self._loop.create_task(coro)
+
+    async def _call_after_wait(self, request: Request) -> None:
+        try:
+            ctx = await self._state.pool.acquire()
+        except PoolExhausted as exc:
+            await self._respond(request, error_response(503, retry_after=exc.retry_after))
+            return
+        start = _perf_ns()
+        try:
+            result = ctx.call(request)
+        except Exception as exc:
+            await self._respond(request, self._failed(request, ctx, exc, start))
+            return
+        if hasattr(result, "__await__"):
+            await self._finish_async(request, ctx, cast(Awaitable[Any], result), start)
+            return
+        self._state.pool.release(ctx, _perf_ns() - start)
+        await self._respond(request, self._coerce(request, result))
+
+    async def _finish_async(self, request: Request, ctx: HandlerContext,
+                            awaitable: Awaitable[Any], start: int) -> None:
+        pool = self._state.pool
+        timeout = self._state.limits.handler_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                result = await awaitable
+        except TimeoutError:
+            pool.release(ctx, _perf_ns() - start)
+            logger.error("handler timed out after %.1fs on %s %s", timeout, request.method,
+                         request.path)
+            response = error_response(504)
+        except Exception as exc:
+            response = self._failed(request, ctx, exc, start)
+        except BaseException:  # cancelled: connection lost or shutdown
+            pool.release(ctx, _perf_ns() - start)
+            raise
+        else:
+            pool.release(ctx, _perf_ns() - start)
+            response = self._coerce(request, result)
+        await self._respond(request, response)
+
+    async def _finish_routed(self, request: Request, routed: Any) -> None:
+        if isinstance(routed, Response):
+            await self._respond(request, routed)
+        else:
+            await self._respond(request, await routed)
+
+    async def _respond(self, request: Request, response: Response) -> None:
+        """Send ``response`` from a task, then resume the connection's queue."""
+        if response.stream_body is not None:
+            await self._send_stream(request, response)
+            return
+        out: list[bytes] = []
+        keep = self._encode(request, response, out)
+        self._finish_task(out, keep)
+
+    def _finish_task(self, out: list[bytes], keep: bool) -> None:
+        transport = self._transport
+        assert transport is not None
+        if transport.is_closing():
+            return
+        if out:
+            transport.writelines(out)
+        self._busy = False
+        self._task = None
+        if not keep:
+            self._close()
+            return
+        self._resume_reading()
+        if self._completed or self._error is not None:
+            self._process()
+        elif self._closing:
+            self._close()
+
+    async def _send_stream(self, request: Request, response: Response) -> None:
+        """Stream an async-iterator body: chunked on HTTP/1.1, close-delimited on 1.0."""
+        state = self._state
+        transport = self._transport
+        assert transport is not None
+        assert response.stream_body is not None
+        length: int | None = getattr(response.stream_body, "length", None)
+        chunked = length is None and request.http_version == "1.1"
+        keep = (chunked or length is not None) and request.keep_alive and not self._closing
+        extra = state.extra_headers(request) if state.extra_headers is not None else b""
+        if length is not None:
+            framing = b"content-length: %d\r\n" % length
+        else:
+            framing = b"transfer-encoding: chunked\r\n" if chunked else b""
+        transport.write(b"%s%s%s%s%s%s\r\n" % (
+            status_line(response.status), state.date_block, response._head, extra, framing,
+            b"" if keep else _CLOSE))
+        head_only = request.method == "HEAD"
+        size = 0
+        try:
+            source = getattr(response.stream_body, "file", None)
+            if source is not None and length is not None and not head_only:
+                await self._write_file(source, length)
+                size = length
+            elif not head_only:
+                async for chunk in response.stream_body:
+                    data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+                    if not data:
+                        continue
+                    size += len(data)
+                    transport.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+                    if self._write_paused:
+                        await self._wait_drain()
+            if chunked and not head_only:
+                transport.write(b"0\r\n\r\n")
+        except (ConnectionError, asyncio.CancelledError):
+            transport.abort()
+            raise
+        except Exception:
+            logger.exception("streamed response failed on %s %s; connection aborted",
+                             request.method, request.path)
+            transport.abort()
+            return
+        if state.access_log is not None:
+            state.access_log(self.remote, request, response.status, size)
+        self._finish_task([], keep)
+
+    async def _wait_drain(self) -> None:
+        self._drain = asyncio.get_running_loop().create_future()
+        try:
+            await self._drain
+        finally:
+            self._drain = None
+
+    async def _write_file(self, data_source: Any, size: int) -> None:
+        """Copy ``size`` bytes from an open binary file to the client with flow control
+        (``loop.sendfile`` when the loop implements it)."""
+        transport = self._transport
+        assert transport is not None
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sendfile(transport, data_source, 0, size)
+            return
+        except (NotImplementedError, RuntimeError):
+            pass
+        remaining = size
+        while remaining > 0:
+            chunk = data_source.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            transport.write(chunk)
+            if self._write_paused:
+                await self._wait_drain()
+
+    # -- connection control --------------------------------------------------------------------
+
+    def _pause_reading(self) -> None:
+        if not self._read_paused and self._transport is not None:
+            self._read_paused = True
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._read_paused and not self._write_paused and self._error is None:
+            self._read_paused = False
+            assert self._transport is not None
+            self._transport.resume_reading()
+
+    def _close(self) -> None:
+        self._closing = True
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    @property
+    def idle(self) -> bool:
+        return not self._busy and not self._completed and self._parser.phase == IDLE
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: close now when idle, else after the current response."""
+        self._closing = True
+        if self.idle:
+            self._close()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def check_timeouts(self, now: float) -> None:
+        """Called once per server tick (see the module docstring)."""
+        limits = self._state.limits
+        phase = self._parser.phase
+        marker = self._requests * 4 + phase
+        if self._busy or marker != self._marker:
+            self._marker = -1 if self._busy else marker
+            self._since = now
+            return
+        elapsed = now - self._since
+        if phase == IDLE:
+            if elapsed >= limits.keepalive_timeout:
+                self._close()
+        elif elapsed >= (limits.header_timeout if phase == 1 else limits.body_timeout):
+            out: list[bytes] = []
+            self._encode_error(408, out)
+            assert self._transport is not None
+            self._transport.writelines(out)
+            self._close()

@@ -1,0 +1,72 @@
+"""``--interface asgi``: a raw ASGI app and a Starlette app hosted on the hyphal server."""
+
+from __future__ import annotations
+
+import pytest
+
+from hyphal.http import HandlerError, load_handler
+
+from ._client import Conn, request, serving
+
+RAW = "hyphal.bench.peers.http_asgi:app"
+
+
+async def test_raw_asgi_app_endpoints():
+    async with serving(handler=RAW, interface="asgi") as server:
+        conn = await Conn.open(server.port)
+        await conn.send(b"GET /api/health HTTP/1.1\r\n\r\n"
+                        b"POST /api/echo HTTP/1.1\r\nContent-Length: 9\r\n\r\n{\"a\":[1]}"
+                        b"GET /api/greet/ada HTTP/1.1\r\n\r\n")
+        health = await conn.reply()
+        assert health.body == b'{"status":"ok"}'
+        assert health.headers["content-type"] == "application/json"
+        assert (await conn.reply()).body == b'{"a":[1]}'
+        assert (await conn.reply()).body == b'{"greeting":"Hello, ada!"}'
+
+
+async def test_starlette_app(tmp_path, monkeypatch):
+    pytest.importorskip("starlette")
+    (tmp_path / "starapp.py").write_text(
+        "from starlette.applications import Starlette\n"
+        "from starlette.responses import JSONResponse, PlainTextResponse\n"
+        "from starlette.routing import Route\n"
+        "async def hello(request):\n"
+        "    return JSONResponse({'name': request.path_params['name'],\n"
+        "                         'q': request.query_params.get('q')})\n"
+        "async def echo(request):\n"
+        "    return PlainTextResponse((await request.body()).decode())\n"
+        "app = Starlette(routes=[Route('/hello/{name}', hello),\n"
+        "                        Route('/echo', echo, methods=['POST'])])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    async with serving(handler="starapp:app", interface="asgi") as server:
+        reply = await request(server.port, b"GET /hello/bob?q=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert reply.status == 200
+        assert reply.body == b'{"name":"bob","q":"1"}'
+        reply = await request(server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\n"
+                              b"Content-Length: 5\r\n\r\nhello")
+        assert reply.body == b"hello"
+        missing = await request(server.port, b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert missing.status == 404
+
+
+def test_asgi_spec_errors():
+    with pytest.raises(HandlerError, match="module:app"):
+        load_handler("no_colon", interface="asgi")
+    with pytest.raises(HandlerError, match="not an ASGI app"):
+        load_handler("hyphal.bench.peers.http_handler:handler", interface="asgi")
+
+
+async def test_asgi_header_lists_and_streamed_body(tmp_path, monkeypatch):
+    (tmp_path / "rawapp.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 201,\n"
+        "                'headers': [[b'x-a', b'1'], [b'content-length', b'999']]})\n"
+        "    await send({'type': 'http.response.body', 'body': b'ab', 'more_body': True})\n"
+        "    await send({'type': 'http.response.body', 'body': b'cd'})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    async with serving(handler="rawapp:app", interface="asgi") as server:
+        reply = await request(server.port, b"GET / HTTP/1.1\r\n\r\n")
+    assert reply.status == 201
+    assert reply.headers["x-a"] == "1"
+    assert reply.headers["content-length"] == "4"
+    assert reply.body == b"abcd"

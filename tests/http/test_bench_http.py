@@ -1,0 +1,44 @@
+"""The http bench suite's plumbing (the suite itself runs with `hyphal bench http`)."""
+
+from __future__ import annotations
+
+from hyphal.bench._harness import BenchContext
+from hyphal.bench.suites import http as suite
+
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/api/health
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.95ms    1.70ms  10.17ms   83.10%
+  Latency Distribution
+     50%    1.50ms
+     75%    2.00ms
+     90%    3.00ms
+     99%  850.00us
+  103780 requests in 3.01s, 13.76MB read
+Requests/sec:  34440.09
+"""
+
+
+def test_parse_wrk():
+    assert suite.parse_wrk(WRK_OUTPUT) == suite.WrkResult(34440.09, 0.85, 103780)
+
+
+def test_cpu_seconds_of_this_process():
+    import os
+
+    used = suite.cpu_seconds(os.getpid())
+    assert used is None or used > 0
+
+
+def test_missing_wrk_is_reported_with_install_hint(monkeypatch):
+    monkeypatch.setattr(suite.shutil, "which", lambda name: None)
+    ctx = BenchContext("http", quick=True, progress=lambda text: None)
+    suite.run(ctx)
+    assert any("apt-get install -y wrk" in s for s in ctx.report.skipped)
+    assert not ctx.report.measurements
+
+
+def test_every_peer_has_the_three_endpoints():
+    names = [impl.name for impl in suite.implementations()]
+    assert names[0] == "hyphal-python"
+    assert {"uvicorn", "granian-asgi", "node", "hyphal-asgi"} <= set(names)
