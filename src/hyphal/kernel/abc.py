@@ -14,7 +14,7 @@ request's failure crosses the boundary as ``(error_type_name(exc), error_message
 is rebuilt on the caller's side by :func:`hyphal.kernel.errors.rebuild_error`, so every
 transport re-raises remote errors the same way. Implementations:
 :class:`~hyphal.kernel.local.LocalTransport` (in-process, optionally shared by several
-kernels); a NATS transport follows.
+kernels) and :class:`~hyphal.kernel.nats.NatsTransport` (processes and machines).
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ class Transport(abc.ABC):
         Raises :class:`~hyphal.kernel.errors.NoRoute` when nobody serves the path,
         ``TimeoutError`` when no reply comes within ``timeout`` seconds, and the remote
         handler's error (rebuilt from its type and message) when it failed."""
+
+    async def send_durable(self, msg: Message) -> None:
+        """Store ``msg`` so that a kernel serving its path handles it at least once, even
+        across a crash. Transports without persistence raise ``NotImplementedError``."""
+        raise NotImplementedError(
+            f"the {self.name} transport cannot deliver durably: use a NATS transport")
 
     @abc.abstractmethod
     async def publish(self, msg: Message) -> int:

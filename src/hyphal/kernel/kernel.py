@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -72,7 +73,9 @@ class DeadLetter:
     reason: str
 
 
-def _make_transport(spec: str | Transport) -> Transport:
+def _make_transport(spec: str | Transport | None, node: str | None = None) -> Transport:
+    if spec is None:
+        spec = os.environ.get("HYPHAL_TRANSPORT") or "local"
     if isinstance(spec, Transport):
         return spec
     if not isinstance(spec, str):
@@ -89,7 +92,7 @@ def _make_transport(spec: str | Transport) -> Transport:
     except ImportError as exc:
         raise ValueError(
             f"transport {spec!r} needs {module}, which this hyphal version does not have") from exc
-    transport: Transport = cls() if scheme == "local" else cls(spec)
+    transport: Transport = cls() if scheme == "local" else cls(spec, node=node)
     return transport
 
 
@@ -107,15 +110,17 @@ class Kernel:
         async with kernel:
             print(await kernel.request("users://profile/7"))
 
-    ``transport``: ``"local"`` (the default: this process only), or a
+    ``transport``: ``"local"`` (this process only), ``"nats://host:port"`` (kernels on many
+    processes and machines, see :mod:`hyphal.kernel.nats`), or a
     :class:`~hyphal.kernel.abc.Transport` (e.g. ``LocalTransport(hub)`` to join other kernels
-    in this process). ``request_timeout`` is the default ``timeout`` of :meth:`request`;
+    in this process); the default is ``$HYPHAL_TRANSPORT``, else ``"local"``. ``node`` names
+    this kernel on a network transport (default ``host-pid``). ``request_timeout`` is the default ``timeout`` of :meth:`request`;
     ``dead_letter_history`` how many dead letters :meth:`dead_letters` keeps.
     """
 
-    def __init__(self, transport: str | Transport = "local", *,
+    def __init__(self, transport: str | Transport | None = None, *, node: str | None = None,
                  request_timeout: float | None = 30.0, dead_letter_history: int = 100) -> None:
-        self._transport = _make_transport(transport)
+        self._transport = _make_transport(transport, node)
         self.request_timeout = request_timeout
         self._routes: RouteTable[Route] = RouteTable(unique=True)
         self._subs: RouteTable[Route] = RouteTable(unique=False)
@@ -368,7 +373,7 @@ class Kernel:
     # -- delivery ----------------------------------------------------------------------------
 
     def send(self, path: str | Message, body: Any = None, *,
-             meta: dict[str, Any] | None = None) -> Awaitable[None]:
+             meta: dict[str, Any] | None = None, durable: bool = False) -> Awaitable[None]:
         """Deliver one message to the handler of its path, fire-and-forget.
 
         ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
@@ -376,7 +381,14 @@ class Kernel:
         its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
         is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
         raised. No route: a dead letter (or the transport's, when it reaches other kernels).
+
+        ``durable=True`` (on a transport that persists messages, like NATS with JetStream):
+        the message is stored before this returns and handled by a kernel serving its path --
+        this one or another -- at least once, even if that kernel crashes while handling it.
+        A kernel without a network transport delivers it as usual.
         Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        if durable:
+            return self._send_durable(self._message(path, body, meta))
         hit = self._fast.get(path)  # type: ignore[arg-type]
         if hit is None:
             return self._send_slow(path, body, meta)
@@ -425,6 +437,15 @@ class Kernel:
             self._call_inline(route, msg)
             return _DONE
         return route.subsystem._put((msg, route))
+
+    async def _send_durable(self, msg: Message) -> None:
+        if not self._running:
+            raise self._not_running()
+        if not self._transport.remote:
+            await self._send_slow(msg, None, None)
+            return
+        self._remote_sent += 1
+        await self._transport.send_durable(msg)
 
     async def _send_remote(self, msg: Message) -> None:
         self._remote_sent += 1
