@@ -91,6 +91,8 @@ _LAZY: dict[str, str] = {
     "LocalTransport": "hyphal.kernel",
     "Transport": "hyphal.kernel",
     "current_message": "hyphal.kernel",
+    "NatsTransport": "hyphal.kernel.nats",
+    "UnserializableBody": "hyphal.kernel.envelope",
 }
 
 if TYPE_CHECKING:
@@ -105,6 +107,8 @@ if TYPE_CHECKING:
     from hyphal.kernel import Subsystem as Subsystem
     from hyphal.kernel import Transport as Transport
     from hyphal.kernel import current_message as current_message
+    from hyphal.kernel.envelope import UnserializableBody as UnserializableBody
+    from hyphal.kernel.nats import NatsTransport as NatsTransport
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,8 @@ __all__ = ["main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hyphal.bench._cli", "bench"),
+    "nats": ("hyphal.kernel._cli", "nats"),
+    "node": ("hyphal.kernel._cli", "node"),
 }
 """Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""
 

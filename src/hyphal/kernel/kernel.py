@@ -92,6 +92,7 @@ def _make_transport(spec: str | Transport | None, node: str | None = None) -> Tr
     except ImportError as exc:
         raise ValueError(
             f"transport {spec!r} needs {module}, which this hyphal version does not have") from exc
+    node = node or os.environ.get("HYPHAL_NODE") or None
     transport: Transport = cls() if scheme == "local" else cls(spec, node=node)
     return transport
 

@@ -12,9 +12,11 @@ Theory of operation
   subject (``users://profile/{id}`` -> ``users.profile.*``, a trailing ``**`` -> ``>``).
 - ``serve(pattern)`` subscribes in the *queue group* named after the pattern, so every node
   serving the same pattern shares the work and each ``send``/``request`` reaches exactly one of
-  them. ``subscribe(pattern)`` subscribes without a group under the ``_hpub`` prefix, so every
-  node gets every ``publish``. The connection does not echo its own messages (the kernel has
-  already delivered locally).
+  them. ``subscribe(pattern)`` subscribes without a group under the ``_hpub.<origin>`` prefix,
+  so every node gets every ``publish``; a node skips its own publishes (``origin`` is random
+  per transport), which its kernel has already delivered locally. (NATS's ``no_echo`` would
+  do the same, but with it nats-server 2.10+ now and then answers a request with "no
+  responders" although a responder is subscribed.)
 - A message crosses as the MessagePack envelope of :mod:`hyphal.kernel.envelope`; a request's
   reply carries the result or the handler's error (type name and message) back. Requests are
   answered in a task of their own (spawned eagerly: one that finishes without suspending costs
@@ -193,6 +195,7 @@ class NatsTransport(Transport):
         self._stream_ready = False
         self._inbound: Inbound | None = None
         self._tg: TaskGroup | None = None
+        self._origin = os.urandom(6).hex()
         self._subjects: dict[str, str] = {}
         self._paths: dict[str, str] = {}
         self._served: dict[str, tuple[Any, int]] = {}
@@ -236,7 +239,7 @@ class NatsTransport(Transport):
         attempts = max(1, int(self.connect_timeout / max(self.reconnect_wait, 0.05)))
         try:
             nc = await nats.connect(
-                servers=servers, name=f"hyphal:{self.node}", no_echo=True,
+                servers=servers, name=f"hyphal:{self.node}",
                 allow_reconnect=True, max_reconnect_attempts=attempts,
                 reconnect_time_wait=self.reconnect_wait, connect_timeout=self.connect_timeout,
                 drain_timeout=int(max(1, self.drain_timeout)), error_cb=on_error,
@@ -295,6 +298,7 @@ class NatsTransport(Transport):
         sub = await self._nc.subscribe(pattern_to_subject(pattern), queue=escape(pattern),
                                        cb=functools.partial(self._on_route, pattern))
         self._served[pattern] = (sub, 1)
+        await self._nc.flush()  # reachable from other nodes once this returns
         if self.durable and self._tg is not None:
             worker = _DurableWorker(self, pattern)
             self._workers[pattern] = worker
@@ -310,9 +314,10 @@ class NatsTransport(Transport):
         if self._add(self._subscribed, pattern):
             return
         self._sub_table.add(parse_pattern(pattern), pattern)
-        subject = f"{PUBLISH_PREFIX}.{pattern_to_subject(pattern)}"
+        subject = f"{PUBLISH_PREFIX}.*.{pattern_to_subject(pattern)}"
         sub = await self._nc.subscribe(subject, cb=functools.partial(self._on_publish, pattern))
         self._subscribed[pattern] = (sub, 1)
+        await self._nc.flush()
 
     async def unsubscribe(self, pattern: str) -> None:
         await self._drop(self._subscribed, pattern)
@@ -346,12 +351,12 @@ class NatsTransport(Transport):
         except Exception as exc:
             logger.debug("unsubscribing %r: %r", pattern, exc)
 
-    def _path_of(self, subject: str, prefix: str | None = None) -> str:
+    def _path_of(self, subject: str) -> str:
         path = self._paths.get(subject)
         if path is None:
             if len(self._paths) >= _CACHE:
                 self._paths.clear()
-            path = self._paths[subject] = subject_to_path(subject, prefix)
+            path = self._paths[subject] = subject_to_path(subject)
         return path
 
     def _subject_of(self, path: str) -> str:
@@ -403,9 +408,12 @@ class NatsTransport(Transport):
             logger.warning("could not reply to a request to %r: %r", m.subject, exc)
 
     async def _on_publish(self, pattern: str, m: Any) -> None:
+        _, origin, subject = m.subject.split(".", 2)
+        if origin == self._origin:
+            return  # our own publish: delivered locally already
         self._received += 1
         try:
-            path = self._path_of(m.subject, PUBLISH_PREFIX)
+            path = self._path_of(subject)
             subscribed = self._sub_table.match_all(path) if len(self._sub_table) > 1 else ()
             if subscribed and subscribed[0][1] != pattern:
                 return  # this node's first matching subscription delivers it (once)
@@ -450,7 +458,7 @@ class NatsTransport(Transport):
 
     async def publish(self, msg: Message) -> int:
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
-        await self._publish(f"{PUBLISH_PREFIX}.{subject}", encode_message(msg))
+        await self._publish(f"{PUBLISH_PREFIX}.{self._origin}.{subject}", encode_message(msg))
         self._published += 1
         return -1
 
