@@ -1,4 +1,4 @@
-"""Paths and patterns as NATS subjects (sans-IO): any legal path maps to a legal subject and back."""
+"""Paths and patterns as NATS subjects (sans-IO), and the message envelope."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from hyphal.bench._harness import BenchContext, Goal, Measurement, SuiteReport, 
 SUITES: dict[str, str] = {
     "core": "hyphal.bench.suites.core",
     "kernel": "hyphal.bench.suites.kernel",
+    "distributed": "hyphal.bench.suites.distributed",
 }
 """Suite name -> module. ``all`` runs them in this order."""
 

@@ -35,7 +35,8 @@ def load_kernel(app: str) -> Any:
             raise click.UsageError(f"no such file: {target}")
         name = os.path.splitext(os.path.basename(target))[0]
         spec = importlib.util.spec_from_file_location(name, target)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise click.UsageError(f"cannot load {target}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

@@ -49,10 +49,10 @@ def _unserializable(what: str, exc: Exception) -> UnserializableBody:
 
 def encode_message(msg: Message) -> bytes:
     """``msg`` as an envelope. Raises :class:`UnserializableBody` naming the path."""
-    mid = msg.id
-    trace = msg.trace_id
+    root = msg._root
     try:
-        return _encode([mid, None if trace == mid else trace, msg.ts, msg._meta or None, msg.body])
+        return _encode([msg.id, None if root is None else root.id, msg.ts, msg._meta or None,
+                        msg.body])
     except (TypeError, ValueError, OverflowError) as exc:
         raise _unserializable(f"the body (or meta) of the message to {msg.path!r}", exc) from None
 

@@ -115,8 +115,9 @@ class Kernel:
     processes and machines, see :mod:`hyphal.kernel.nats`), or a
     :class:`~hyphal.kernel.abc.Transport` (e.g. ``LocalTransport(hub)`` to join other kernels
     in this process); the default is ``$HYPHAL_TRANSPORT``, else ``"local"``. ``node`` names
-    this kernel on a network transport (default ``host-pid``). ``request_timeout`` is the default ``timeout`` of :meth:`request`;
-    ``dead_letter_history`` how many dead letters :meth:`dead_letters` keeps.
+    this kernel on a network transport (default ``host-pid``). ``request_timeout`` is the
+    default ``timeout`` of :meth:`request`; ``dead_letter_history`` how many dead letters
+    :meth:`dead_letters` keeps.
     """
 
     def __init__(self, transport: str | Transport | None = None, *, node: str | None = None,
@@ -134,6 +135,7 @@ class Kernel:
         self._published = 0
         self._dead_count = 0
         self._remote_sent = 0
+        self._remote_paths: set[str] = set()  # paths sent to the transport: no local route
         self._dead: deque[DeadLetter] = deque(maxlen=dead_letter_history)
 
     def __repr__(self) -> str:
@@ -206,6 +208,7 @@ class Kernel:
                 route.compile(chain)
 
     def _add_route(self, route: Route) -> None:
+        self._remote_paths.clear()
         table = self._routes if route.kind == "route" else self._subs
         table.add(route.pattern, route)
         route.compile(tuple(self._middleware))
@@ -427,10 +430,14 @@ class Kernel:
 
     def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
                    ) -> Awaitable[None]:
+        if path in self._remote_paths and self._running:  # known to have no local route
+            return self._send_remote(Message(path, body, meta))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
         if route is None:
             if self._transport.remote:
+                if isinstance(path, str) and len(self._remote_paths) < 4096:
+                    self._remote_paths.add(path)
                 return self._send_remote(msg)
             self._dead_letter(msg, "no route")
             return _DONE

@@ -127,7 +127,7 @@ class _DurableWorker:
                 finally:
                     self.fetching = False
                 for i, m in enumerate(batch):
-                    if self.stopping:  # hand the rest back at once
+                    if self._stopped():  # hand the rest back at once
                         for rest in batch[i:]:
                             with contextlib.suppress(Exception):
                                 await rest.nak()
@@ -136,6 +136,9 @@ class _DurableWorker:
         finally:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
+
+    def _stopped(self) -> bool:
+        return self.stopping
 
     async def _handle(self, m: Any) -> None:
         t = self.transport
@@ -461,6 +464,13 @@ class NatsTransport(Transport):
         await self._publish(f"{PUBLISH_PREFIX}.{self._origin}.{subject}", encode_message(msg))
         self._published += 1
         return -1
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the server has received everything sent so far (one round trip).
+        Raises ``TimeoutError`` after ``timeout`` seconds, ``ConnectionError`` when closed."""
+        if self._nc is None:
+            await self._not_connected()
+        await self._nc.flush(timeout)
 
     # -- durable delivery (JetStream) --------------------------------------------------------
 

@@ -14,9 +14,10 @@ reversible, so any legal path maps to a legal subject and back:
 ``logs://app/**``         (pattern)   ``logs.app.>``
 ====================================  ===============================================
 
-Publishes travel under :data:`PUBLISH_PREFIX` (and a token naming the publisher), durable sends under :data:`DURABLE_PREFIX`, so a
-``publish`` never reaches a route's queue group and a ``send`` never reaches a subscriber
-(subsystems start with a letter, so no route subject starts with ``_``).
+Publishes travel under :data:`PUBLISH_PREFIX` (and a token naming the publisher), durable
+sends under :data:`DURABLE_PREFIX`, so a ``publish`` never reaches a route's queue group and
+a ``send`` never reaches a subscriber (subsystems start with a letter, so no route subject
+starts with ``_``).
 """
 
 from __future__ import annotations

