@@ -454,3 +454,36 @@ async def test_lookup_reports_the_pattern_and_params() -> None:
     assert kernel.lookup("u://p/3") == ("u://p/{id:int}", {"id": 3})
     assert kernel.lookup("u://q") is None
     assert kernel.patterns() == ["u://p/{id:int}"]
+
+
+async def test_a_subsystem_whose_on_start_fails_is_not_left_mounted() -> None:
+    kernel = Kernel()
+    broken = Subsystem("broken")
+    broken.route("x", lambda msg: "x")
+
+    @broken.on_start
+    def fail() -> None:
+        raise OSError("database unreachable")
+
+    async with kernel:
+        with pytest.raises(OSError, match="unreachable"):
+            await kernel.mount(broken)
+        with pytest.raises(NoRoute):
+            await kernel.request("broken://x")
+        broken._on_start.clear()
+        await kernel.mount(broken)  # fixed: mounts fine now
+        assert await kernel.request("broken://x") == "x"
+
+
+async def test_batch_and_sequence_timeouts() -> None:
+    kernel = Kernel()
+
+    @kernel.route("t://slow/{n}")
+    async def slow(msg: Message) -> None:
+        await hyphal.sleep(5)
+
+    async with kernel:
+        with pytest.raises(TimeoutError, match="batch"):
+            await kernel.send_batch(["t://slow/1", "t://slow/2"], timeout=0.05)
+        with pytest.raises(TimeoutError, match="sequence"):
+            await kernel.send_sequence(["t://slow/1"], timeout=0.05)

@@ -20,8 +20,9 @@ messages created inside it inherit its ``trace_id``. A path with no local route 
 transport when it can reach other kernels, else it becomes a dead letter: counted, kept in a
 short history, and delivered to the route registered at :data:`DEAD_LETTER_PATH` if any.
 
-The fast path of ``send`` (a static path, a sync handler) is a dict lookup, a message, a
-context-variable set/reset, the call and two counter updates -- no coroutine, no suspension.
+The fast path of ``send`` (a path seen before, a sync handler) is a dict lookup, a message, a
+context-variable set/reset, the call and a counter update (and, one call in 16, two clock
+reads) -- no coroutine, no suspension.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ _now = perf_counter_ns
 _TRANSPORTS = {"local": "hyphal.kernel.local:LocalTransport",
                "nats": "hyphal.kernel.nats:NatsTransport"}
 MessageLike = Message | tuple[str, Any] | str
+_Job = tuple[int, "Route | None", Message]  # (index in the batch, local route or None, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,26 +240,35 @@ class Kernel:
         table = self._routes if route.kind == "route" else self._subs
         table.remove(route.pattern, route)
 
+    def _detach(self, sub: Subsystem) -> None:
+        for route in sub.routes:
+            self._remove_route(route)
+        del self._subsystems[sub.name]
+        sub._kernel = None
+        for route in sub.routes:
+            route.compile(())
+
     async def mount(self, sub: Subsystem) -> Subsystem:
         """Add ``sub`` and its routes; on a running kernel it starts at once (``on_start``
         runs before this returns). Raises ``ValueError`` if the name is taken and
-        ``AmbiguousRoute`` if one of its routes clashes (then nothing is added)."""
+        ``AmbiguousRoute`` if one of its routes clashes; if that or ``on_start`` fails,
+        nothing stays mounted."""
         self._attach(sub)
         if self._running:
-            await self._start(sub)
+            try:
+                await self._start(sub)
+            except BaseException:
+                self._detach(sub)
+                await sub._stop(run_hooks=False)
+                raise
         return sub
 
     async def unmount(self, name: str | Subsystem) -> None:
         """Stop a subsystem (its queued messages are handled first, then ``on_stop`` runs)
         and remove its routes. Raises ``KeyError`` for an unknown name."""
         sub = self._subsystems[name if isinstance(name, str) else name.name]
-        for route in sub.routes:
-            self._remove_route(route)
-        del self._subsystems[sub.name]
+        self._detach(sub)
         await self._stop(sub)
-        sub._kernel = None
-        for route in sub.routes:
-            route.compile(())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -432,6 +443,15 @@ class Kernel:
                    ) -> Awaitable[None]:
         if path in self._remote_paths and self._running:  # known to have no local route
             return self._send_remote(Message(path, body, meta))
+        if type(path) is Message:  # a ready message to a recently seen path: still one lookup
+            hit = self._fast.get(path.path)
+            if hit is not None:
+                found: Route = hit[0]
+                path._params = hit[1]
+                if found.inline:
+                    self._call_inline(found, path)
+                    return _DONE
+                return found.subsystem._put((path, found))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
         if route is None:
@@ -578,7 +598,7 @@ class Kernel:
         batch = [self._message(m) for m in msgs]
         results: list[Any] = [None] * len(batch)
         failed = [False] * len(batch)
-        pending: list[tuple[int, Route | None, Message]] = []
+        pending: list[_Job] = []
         for i, msg in enumerate(batch):
             route = self._resolve(msg)
             if route is not None and route.inline:
@@ -590,53 +610,13 @@ class Kernel:
             else:
                 pending.append((i, route, msg))
         if pending:
-            await self._gather(pending, results, failed, timeout)
+            await self._run_jobs([[job] for job in pending], results, failed, timeout, "batch")
         return _outcome(results, failed, return_exceptions)
 
-    async def _gather(self, jobs: Sequence[tuple[int, Route | None, Message]],
-                      results: list[Any], failed: list[bool], timeout: float | None) -> None:
-        async def one(i: int, route: Route | None, msg: Message) -> None:
-            try:
-                if route is None:
-                    results[i] = await self._request_remote(msg, None)
-                else:
-                    results[i] = await self._call(route, msg, None)
-            except Exception as exc:
-                results[i] = exc
-                failed[i] = True
-
-        async def run_all() -> None:
-            async with TaskGroup() as tg:
-                for job in jobs:
-                    tg.spawn(one, *job)
-
-        if timeout is None:
-            await run_all()
-            return
-        with move_on_after(timeout):
-            await run_all()
-            return
-        raise TimeoutError(f"the batch was not finished within {timeout} s")
-
-    async def send_sequence(self, msgs: Iterable[MessageLike], *, timeout: Any = _DEFAULT,
-                            return_exceptions: bool = False) -> list[Any]:
-        """Deliver the messages one subsystem at a time in order, subsystems concurrently.
-
-        Messages to one subsystem are handled strictly in the given order (each finishes
-        before the next starts); different subsystems proceed side by side. Results, errors
-        and ``timeout`` as in :meth:`send_batch`."""
-        if timeout is _DEFAULT:
-            timeout = self.request_timeout
-        batch = [self._message(m) for m in msgs]
-        groups: dict[str, list[tuple[int, Route | None, Message]]] = {}
-        for i, msg in enumerate(batch):
-            route = self._resolve(msg)
-            name = route.subsystem.name if route is not None else split_path(msg.path)[0]
-            groups.setdefault(name, []).append((i, route, msg))
-        results: list[Any] = [None] * len(batch)
-        failed = [False] * len(batch)
-
-        async def in_order(jobs: list[tuple[int, Route | None, Message]]) -> None:
+    async def _run_jobs(self, groups: Iterable[Sequence[_Job]], results: list[Any],
+                        failed: list[bool], timeout: float | None, what: str) -> None:
+        """Run each group of jobs in its own eager child, the jobs of a group in order."""
+        async def in_order(jobs: Sequence[_Job]) -> None:
             for i, route, msg in jobs:
                 try:
                     if route is None:
@@ -649,16 +629,36 @@ class Kernel:
 
         async def run_all() -> None:
             async with TaskGroup() as tg:
-                for jobs in groups.values():
+                for jobs in groups:
                     tg.spawn(in_order, jobs)
 
         if timeout is None:
             await run_all()
-        else:
-            with move_on_after(timeout) as scope:
-                await run_all()
-            if scope.cancelled_caught:
-                raise TimeoutError(f"the sequence was not finished within {timeout} s")
+            return
+        with move_on_after(timeout) as scope:
+            await run_all()
+        if scope.cancelled_caught:
+            raise TimeoutError(f"the {what} was not finished within {timeout} s")
+
+    async def send_sequence(self, msgs: Iterable[MessageLike], *, timeout: Any = _DEFAULT,
+                            return_exceptions: bool = False) -> list[Any]:
+        """Deliver the messages one subsystem at a time in order, subsystems concurrently.
+
+        Messages to one subsystem are handled strictly in the given order (each finishes
+        before the next starts); different subsystems proceed side by side. Results, errors
+        and ``timeout`` as in :meth:`send_batch`."""
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        batch = [self._message(m) for m in msgs]
+        groups: dict[str, list[_Job]] = {}
+        for i, msg in enumerate(batch):
+            route = self._resolve(msg)
+            name = route.subsystem.name if route is not None else split_path(msg.path)[0]
+            groups.setdefault(name, []).append((i, route, msg))
+        results: list[Any] = [None] * len(batch)
+        failed = [False] * len(batch)
+
+        await self._run_jobs(groups.values(), results, failed, timeout, "sequence")
         return _outcome(results, failed, return_exceptions)
 
     # -- the transport's way in (hyphal.kernel.abc.Inbound) ----------------------------------

@@ -29,6 +29,7 @@ from hyphal._core.tasks import TaskHandle
 from hyphal.kernel.message import Message, _current
 from hyphal.kernel.middleware import Handler, Middleware, compose, is_async
 from hyphal.kernel.paths import Pattern, parse_pattern, split_path
+from hyphal.kernel.routing import AmbiguousRoute
 from hyphal.kernel.stats import (
     BUCKETS,
     LATENCY_SAMPLE,
@@ -68,7 +69,7 @@ class Route:
         self.errors = 0
         self.hist = [0] * BUCKETS
         self.inline = False
-        self.call = compose(handler, ())
+        self.call: Callable[[Message], Awaitable[Any]]
         self.compile(())
 
     def compile(self, kernel_middleware: tuple[Middleware, ...]) -> None:
@@ -184,8 +185,6 @@ class Subsystem:
             return
         for other in self.routes:
             if other.kind == "route" and other.pattern.shape == route.pattern.shape:
-                from hyphal.kernel.routing import AmbiguousRoute
-
                 raise AmbiguousRoute(
                     f"route {route.pattern.text!r} is ambiguous with the registered "
                     f"{other.pattern.text!r}: both match the same paths with the same priority")
@@ -221,7 +220,7 @@ class Subsystem:
                          for _ in range(self.concurrency)]
         await _run_hooks(self._on_start)
 
-    async def _stop(self) -> None:
+    async def _stop(self, *, run_hooks: bool = True) -> None:
         inbox = self._inbox
         if inbox is None:
             return
@@ -229,7 +228,8 @@ class Subsystem:
         for worker in self._workers:
             await worker
         self._abandon()
-        await _run_hooks(self._on_stop)
+        if run_hooks:
+            await _run_hooks(self._on_stop)
 
     def _abandon(self) -> None:
         """Forget the inbox and workers (after they finished, or were cancelled)."""

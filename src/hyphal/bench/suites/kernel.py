@@ -174,9 +174,9 @@ def _batch(n: int, size: int) -> Callable[[], float]:
     return measure
 
 
-def _lookup(size: int, lookups: int) -> tuple[float, float]:
-    """Seconds per static and per dynamic lookup in a table of ``size`` routes of each kind
-    (the dynamic cache is off: this measures the trie)."""
+def _lookup_table(size: int) -> tuple[RouteTable[int], str, list[str]]:
+    """A table of ``size`` static and ``size`` dynamic routes (the dynamic-path cache off, so
+    lookups measure the trie), a static probe and dynamic probes from its middle."""
     table: RouteTable[int] = RouteTable(cache=0)
     for i in range(size):
         table.add(parse_pattern(f"svc{i % 10}://static{i}/leaf"), i)
@@ -184,20 +184,29 @@ def _lookup(size: int, lookups: int) -> tuple[float, float]:
     probe = size // 2
     static_path = f"svc{probe % 10}://static{probe}/leaf"
     dyn_paths = [f"svc{probe % 10}://item{probe}/{j}/detail" for j in range(100)]
-    match = table.match
-    if match(static_path) is None or match(dyn_paths[0]) is None:  # pragma: no cover
+    if table.match(static_path) is None or table.match(dyn_paths[0]) is None:  # pragma: no cover
         raise AssertionError("the lookup benchmark's probes do not match")
-    best_s = best_d = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(lookups):
-            match(static_path)
-        best_s = min(best_s, (time.perf_counter() - start) / lookups)
-        start = time.perf_counter()
-        for i in range(lookups):
-            match(dyn_paths[i % 100])
-        best_d = min(best_d, (time.perf_counter() - start) / lookups)
-    return best_s, best_d
+    return table, static_path, dyn_paths
+
+
+def _lookups(sizes: list[int], lookups: int, rounds: int) -> dict[int, tuple[float, float]]:
+    """Seconds per static and per dynamic lookup for each table size, measured interleaved
+    (every size once per round) and best of ``rounds``."""
+    tables = {size: _lookup_table(size) for size in sizes}
+    best = {size: (float("inf"), float("inf")) for size in sizes}
+    for _ in range(rounds):
+        for size, (table, static_path, dyn_paths) in tables.items():
+            match = table.match
+            start = time.perf_counter()
+            for _ in range(lookups):
+                match(static_path)
+            s = (time.perf_counter() - start) / lookups
+            start = time.perf_counter()
+            for i in range(lookups):
+                match(dyn_paths[i % 100])
+            d = (time.perf_counter() - start) / lookups
+            best[size] = (min(best[size][0], s), min(best[size][1], d))
+    return best
 
 
 def _end_to_end(n: int) -> Callable[[], float]:
@@ -281,12 +290,11 @@ def run(ctx: BenchContext) -> None:
 
     ctx.progress("route lookup")
     lookups = ctx.scale(200_000, 50_000)
-    for size, label in ((10, "10"), (1_000, "1k"), (10_000, "10k")):
-        s, d = _lookup(size, lookups)
-        ctx.record("route lookup, static path", f"hyphal, {label} routes", s, "s",
-                   better="lower")
-        ctx.record("route lookup, dynamic path (trie)", f"hyphal, {label} routes", d, "s",
-                   better="lower")
+    labels = {10: "10", 1_000: "1k", 10_000: "10k"}
+    for size, (s, d) in _lookups(list(labels), lookups, 7 if not ctx.quick else 5).items():
+        impl = f"hyphal, {labels[size]} routes"
+        ctx.record("route lookup, static path", impl, s, "s", better="lower")
+        ctx.record("route lookup, dynamic path (trie)", impl, d, "s", better="lower")
     ctx.goal("route lookup, static path", "hyphal, 10k routes", "hyphal, 10 routes", 1.3)
     ctx.goal("route lookup, dynamic path (trie)", "hyphal, 10k routes", "hyphal, 10 routes",
              2.0)
