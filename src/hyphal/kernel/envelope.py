@@ -1,8 +1,10 @@
 """How messages and replies cross a network transport: a compact MessagePack envelope.
 
-A message travels as the array ``[id, trace_id, ts, meta, body]`` (``trace_id`` is ``None``
-when it equals ``id``, ``meta`` ``None`` when empty); its path is the NATS subject, so it is not
-repeated. A reply is ``[0, result]``, ``[1, error_type_name, error_message]`` for a failed
+A message travels as the array ``[id, node, trace_id, ts, meta, body]`` (``trace_id`` is
+``None`` when it equals ``id``, ``meta`` ``None`` when empty); its path is the NATS subject, so
+it is not repeated. An id nobody has read yet travels as its parts -- the sequence number in
+``id`` and the creating process in ``node`` (else ``None``) -- and is formatted on arrival:
+formatting costs the sender more than the rest of the envelope. A reply is ``[0, result]``, ``[1, error_type_name, error_message]`` for a failed
 handler, or ``[2, path, closest]`` when the receiving kernel had no route after all.
 
 MessagePack through ``msgspec`` was chosen by measurement: for a small dict body the envelope
@@ -20,7 +22,7 @@ import msgspec
 
 from hyphal._core.errors import HyphalError
 from hyphal.kernel.errors import NoRoute, error_message, error_type_name, rebuild_error
-from hyphal.kernel.message import Message
+from hyphal.kernel.message import _NODE, Message, format_id
 
 __all__ = [
     "UnserializableBody",
@@ -50,9 +52,10 @@ def _unserializable(what: str, exc: Exception) -> UnserializableBody:
 def encode_message(msg: Message) -> bytes:
     """``msg`` as an envelope. Raises :class:`UnserializableBody` naming the path."""
     root = msg._root
+    mid = msg._id
     try:
-        return _encode([msg.id, None if root is None else root.id, msg.ts, msg._meta or None,
-                        msg.body])
+        return _encode([msg._seq if mid is None else mid, _NODE if mid is None else None,
+                        None if root is None else root.id, msg.ts, msg._meta or None, msg.body])
     except (TypeError, ValueError, OverflowError) as exc:
         raise _unserializable(f"the body (or meta) of the message to {msg.path!r}", exc) from None
 
@@ -61,7 +64,9 @@ def decode_message(path: str, data: bytes, reply_to: str | None = None) -> Messa
     """The message an envelope holds, with its original id, trace and timestamp. Raises
     ``ValueError`` for bytes that are not an envelope."""
     try:
-        mid, trace, ts, meta, body = _decode(data)
+        mid, node, trace, ts, meta, body = _decode(data)
+        if node is not None:
+            mid = format_id(ts, node, mid)
     except (msgspec.DecodeError, TypeError, ValueError) as exc:
         raise ValueError(f"not a hyphal message envelope ({len(data)} bytes): {exc}") from None
     return Message.restore(path, body, meta, id=mid, trace_id=trace or mid, ts=ts,
