@@ -49,6 +49,9 @@ class Transport(abc.ABC):
     name: str = "transport"
     remote: bool = True
     """False when no other kernel can ever be reached (the kernel then skips the transport)."""
+    confirms_send: bool = True
+    """False when :meth:`send` cannot know whether a kernel took the message (it then always
+    returns True, and the kernel may await it directly, without a dead-letter check)."""
 
     @abc.abstractmethod
     async def connect(self, inbound: Inbound) -> None:

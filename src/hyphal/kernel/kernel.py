@@ -442,7 +442,12 @@ class Kernel:
     def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
                    ) -> Awaitable[None]:
         if path in self._remote_paths and self._running:  # known to have no local route
-            return self._send_remote(Message(path, body, meta))
+            msg = Message(path, body, meta)
+            if self._transport.confirms_send:
+                return self._send_remote(msg)
+            self._remote_sent += 1
+            sent: Awaitable[Any] = self._transport.send(msg)
+            return sent
         if type(path) is Message:  # a ready message to a recently seen path: still one lookup
             hit = self._fast.get(path.path)
             if hit is not None:
@@ -477,7 +482,7 @@ class Kernel:
 
     async def _send_remote(self, msg: Message) -> None:
         self._remote_sent += 1
-        if not await self._transport.send(msg):
+        if await self._transport.send(msg) is False:
             self._dead_letter(msg, "no route here or on the transport")
 
     def _call_inline(self, route: Route, msg: Message) -> None:

@@ -49,7 +49,7 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,7 @@ class NatsTransport(Transport):
     """
 
     name = "nats"
+    confirms_send = False  # NATS cannot tell a publisher whether anybody received a message
 
     def __init__(self, url: str = "nats://127.0.0.1:4222", *, node: str | None = None,
                  connect_timeout: float = 5.0, reconnect_wait: float = 0.25,
@@ -206,7 +207,7 @@ class NatsTransport(Transport):
         self._served_table: RouteTable[str] = RouteTable(unique=False)
         self._sub_table: RouteTable[str] = RouteTable(unique=False)
         self._workers: dict[str, _DurableWorker] = {}
-        self._publish: Callable[..., Any] = self._not_connected
+        self._publish: Callable[..., Awaitable[None]] = self._not_connected
         self._sent = self._requests = self._published = self._received = self._answered = 0
         self._durable_sent = self._durable_handled = self._reconnects = 0
 
@@ -428,11 +429,11 @@ class NatsTransport(Transport):
 
     # -- delivering --------------------------------------------------------------------------
 
-    async def send(self, msg: Message) -> bool:
+    def send(self, msg: Message) -> Awaitable[Any]:  # type: ignore[override]
+        # not a coroutine itself: the kernel awaits the publish directly (confirms_send)
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
-        await self._publish(subject, encode_message(msg))
         self._sent += 1
-        return True
+        return self._publish(subject, encode_message(msg))
 
     async def request(self, msg: Message, timeout: float | None) -> Any:
         import nats.errors
