@@ -82,6 +82,8 @@ async def test_three_nodes_split_sends_and_answer_requests(nodes: Nodes) -> None
     async with client:
         for i in range(300):
             await client.send(f"work://item/{i}")
+            if i % 10 == 9:  # sends coalesce per loop iteration: let the batches go
+                await hyphal.sleep(0)
         answered_by = {await client.request("who://am-i") for _ in range(60)}
         with pytest.raises(ZeroDivisionError, match="division by zero"):
             await client.request("calc://div", {"a": 1, "b": 0})

@@ -107,6 +107,8 @@ async def test_send_reaches_one_server_and_publish_every_subscriber(
     async with a, b, c:
         for i in range(200):
             await a.send(f"work://item/{i}")
+            if i % 10 == 9:  # sends coalesce per loop iteration: let the batches go
+                await hyphal.sleep(0)
         assert await a.publish("events://user/1") == 1  # a's own subscriber; others remote
         await a.request("work://item/999")
         deadline = time.monotonic() + 10
@@ -119,6 +121,28 @@ async def test_send_reaches_one_server_and_publish_every_subscriber(
     assert handled["b"] and handled["c"]  # the queue group split the work
     assert sorted(events) == [("a", "events://user/1"), ("b", "events://user/1"),
                               ("c", "events://user/1")]
+
+
+@pytest.mark.parametrize("batch", [64, 1])
+async def test_sends_keep_their_order_and_identity_in_batches(nats_server: NatsServer,
+                                                              batch: int) -> None:
+    a, b = node(nats_server, "a", batch=batch), node(nats_server, "b")
+    got: list[Message] = []
+    b.route("seq://{n:int}", got.append)
+    b.route("seq://all", got.append)
+    sent = [Message("seq://all", i, {"i": i}) for i in range(500)]
+    async with a, b:
+        for msg in sent:
+            await a.send(msg)
+        with pytest.raises(ValueError, match="at most"):
+            await a.send("seq://all", b"x" * (2 << 20))
+        await a.request("seq://1")
+        deadline = time.monotonic() + 10
+        while len(got) < 501 and time.monotonic() < deadline:
+            await hyphal.sleep(0.01)
+    sends = [m for m in got if m.path == "seq://all"]
+    assert [m.body for m in sends] == list(range(500))  # in order, each once
+    assert [(m.id, m.meta) for m in sends] == [(m.id, m.meta) for m in sent]
 
 
 async def test_local_routes_stay_local(nats_server: NatsServer) -> None:

@@ -4,8 +4,14 @@ A message travels as the array ``[id, node, trace_id, ts, meta, body]`` (``trace
 ``None`` when it equals ``id``, ``meta`` ``None`` when empty); its path is the NATS subject, so
 it is not repeated. An id nobody has read yet travels as its parts -- the sequence number in
 ``id`` and the creating process in ``node`` (else ``None``) -- and is formatted on arrival:
-formatting costs the sender more than the rest of the envelope. A reply is ``[0, result]``, ``[1, error_type_name, error_message]`` for a failed
-handler, or ``[2, path, closest]`` when the receiving kernel had no route after all.
+formatting costs the sender more than the rest of the envelope.
+
+Several envelopes to one path may travel as one *batch*: a MessagePack array of envelopes
+(:func:`encode_batch` joins already-encoded envelopes without re-encoding them;
+:func:`decode_messages` reads either form).
+
+A reply is ``[0, result]``, ``[1, error_type_name, error_message]`` for a failed handler, or
+``[2, path, closest]`` when the receiving kernel had no route after all.
 
 MessagePack through ``msgspec`` was chosen by measurement: for a small dict body the envelope
 is 86 bytes (orjson: 115), encodes as fast as orjson and decodes 1.5x faster, and it carries
@@ -27,6 +33,8 @@ from hyphal.kernel.message import _NODE, Message, format_id
 __all__ = [
     "UnserializableBody",
     "decode_message",
+    "decode_messages",
+    "encode_batch",
     "decode_reply",
     "encode_error",
     "encode_message",
@@ -60,17 +68,40 @@ def encode_message(msg: Message) -> bytes:
         raise _unserializable(f"the body (or meta) of the message to {msg.path!r}", exc) from None
 
 
+def encode_batch(envelopes: list[bytes]) -> bytes:
+    """One MessagePack array holding the already-encoded ``envelopes`` (at most 65535)."""
+    n = len(envelopes)
+    head = bytes((0x90 | n,)) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
+    return head + b"".join(envelopes)
+
+
+def _restore(path: str, fields: Any, reply_to: str | None) -> Message:
+    mid, node, trace, ts, meta, body = fields
+    if node is not None:
+        mid = format_id(ts, node, mid)
+    return Message.restore(path, body, meta, id=mid, trace_id=trace or mid, ts=ts,
+                           reply_to=reply_to)
+
+
 def decode_message(path: str, data: bytes, reply_to: str | None = None) -> Message:
     """The message an envelope holds, with its original id, trace and timestamp. Raises
     ``ValueError`` for bytes that are not an envelope."""
     try:
-        mid, node, trace, ts, meta, body = _decode(data)
-        if node is not None:
-            mid = format_id(ts, node, mid)
+        return _restore(path, _decode(data), reply_to)
     except (msgspec.DecodeError, TypeError, ValueError) as exc:
         raise ValueError(f"not a hyphal message envelope ({len(data)} bytes): {exc}") from None
-    return Message.restore(path, body, meta, id=mid, trace_id=trace or mid, ts=ts,
-                           reply_to=reply_to)
+
+
+def decode_messages(path: str, data: bytes) -> list[Message]:
+    """The messages an envelope or a batch holds, in order. Raises ``ValueError`` for bytes
+    that are neither."""
+    try:
+        fields = _decode(data)
+        if fields and type(fields[0]) is list:
+            return [_restore(path, f, None) for f in fields]
+        return [_restore(path, fields, None)]
+    except (msgspec.DecodeError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a hyphal message envelope ({len(data)} bytes): {exc}") from None
 
 
 def encode_result(result: Any) -> bytes:

@@ -543,9 +543,14 @@ class Kernel:
         if timeout is _DEFAULT:
             timeout = self.request_timeout
         msg = self._message(path, body, meta)
+        if msg.path in self._remote_paths and self._running:  # known to have no local route
+            self._requests += 1
+            return await self._request_remote(msg, timeout)
         route = self._resolve(msg)
         self._requests += 1
         if route is None:
+            if self._transport.remote and len(self._remote_paths) < 4096:
+                self._remote_paths.add(msg.path)
             return await self._request_remote(msg, timeout)
         msg.reply_to = REPLY_INLINE
         return await self._call(route, msg, timeout)

@@ -21,6 +21,13 @@ Theory of operation
   reply carries the result or the handler's error (type name and message) back. Requests are
   answered in a task of their own (spawned eagerly: one that finishes without suspending costs
   no task), so a slow handler does not hold up the route's other requests.
+- ``send`` coalesces: messages to one path sent within one event-loop iteration travel as one
+  NATS message (a batch of envelopes, at most ``batch`` messages or 64 KiB), published by a
+  flusher task at the next iteration -- or at once when the batch is full, which is where a
+  fast sender waits. Per-message client and server work is what limits NATS throughput from
+  Python, so this multiplies it; each message is still handled exactly once, by one node
+  (a batch goes to one member of the queue group). A ``request``, ``publish`` or durable send
+  first publishes the pending batches, so one sender's messages keep their order.
 - When one node serves overlapping patterns (``a/{x}`` and ``a/b``), a message reaches both of
   its subscriptions; only the one whose pattern the kernel would pick handles it.
 - ``send(..., durable=True)`` publishes to the JetStream stream ``HYPHAL`` (subjects
@@ -49,16 +56,20 @@ import hashlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hyphal._core.cancel import move_on_after
+from hyphal._core.channel import _DONE
 from hyphal._core.tasks import TaskGroup, TaskHandle
 from hyphal.kernel.abc import Inbound, Transport
 from hyphal.kernel.envelope import (
     decode_message,
+    decode_messages,
     decode_reply,
+    encode_batch,
     encode_error,
     encode_message,
     encode_result,
@@ -95,6 +106,20 @@ class NatsStatistics:
     answered: int
     durable_sent: int
     durable_handled: int
+
+
+_BATCH_BYTES = 64 * 1024
+_NO_RESPONDER_RETRIES = (0.01, 0.05, 0.1)
+
+
+class _Batch:
+    """Encoded envelopes waiting to travel to one subject together."""
+
+    __slots__ = ("items", "size")
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+        self.size = 0
 
 
 class _DurableWorker:
@@ -173,7 +198,8 @@ class NatsTransport(Transport):
     name. ``connect_timeout``: seconds to reach the server at start. ``drain_timeout``: the
     longest leaving ``async with kernel:`` waits for accepted messages. ``durable``: run the
     durable consumers for served routes (needs JetStream; skipped with a warning without it).
-    ``ack_wait``: seconds before an unacknowledged durable message is redelivered.
+    ``ack_wait``: seconds before an unacknowledged durable message is redelivered. ``batch``:
+    the most sends coalesced into one NATS message (1 turns coalescing off).
 
     Raises ``ConnectionError`` from ``connect`` when no server answers.
     """
@@ -184,7 +210,7 @@ class NatsTransport(Transport):
     def __init__(self, url: str = "nats://127.0.0.1:4222", *, node: str | None = None,
                  connect_timeout: float = 5.0, reconnect_wait: float = 0.25,
                  drain_timeout: float = 10.0, durable: bool = True, stream: str = "HYPHAL",
-                 ack_wait: float = 30.0, durable_batch: int = 64) -> None:
+                 ack_wait: float = 30.0, durable_batch: int = 64, batch: int = 64) -> None:
         self.url = url
         self.node = node or f"{socket.gethostname()}-{os.getpid()}"
         self.connect_timeout = connect_timeout
@@ -194,6 +220,12 @@ class NatsTransport(Transport):
         self.stream = stream
         self.ack_wait = ack_wait
         self.durable_batch = durable_batch
+        self.batch = batch
+        self._batches: dict[str, _Batch] = {}
+        self._wake: asyncio.Event | None = None
+        self._batch_lock: asyncio.Lock | None = None
+        self._flusher: TaskHandle[None] | None = None
+        self._max_payload = 1 << 20
         self._nc: Any = None
         self._js: Any = None
         self._stream_ready = False
@@ -256,9 +288,12 @@ class NatsTransport(Transport):
         self._nc = nc
         self._publish = nc.publish
         self._inbound = inbound
+        self._max_payload = nc.max_payload
         tg = TaskGroup(name="hyphal.kernel.nats")
         await tg.__aenter__()
         self._tg = tg
+        self._wake, self._batch_lock = asyncio.Event(), asyncio.Lock()
+        self._flusher = tg.spawn(self._flush_loop, name="hyphal.nats.flusher")
 
     async def close(self) -> None:
         nc, tg = self._nc, self._tg
@@ -271,6 +306,9 @@ class NatsTransport(Transport):
             await self._drop(self._served, pattern, force=True)
         for pattern in list(self._subscribed):
             await self._drop(self._subscribed, pattern, force=True)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
         try:
             if tg is not None:  # requests being answered finish (bounded by drain_timeout)
                 with move_on_after(self.drain_timeout):
@@ -282,8 +320,13 @@ class NatsTransport(Transport):
         finally:
             self._tg = None
             self._inbound = None
+            try:
+                await self._flush_batches()
+            except Exception as exc:
+                logger.warning("NATS %s: dropped pending sends at close: %r", self.url, exc)
             self._publish = self._not_connected
             self._nc = self._js = None
+            self._wake = self._batch_lock = None
             self._stream_ready = False
             try:
                 if nc.is_connected:
@@ -389,11 +432,13 @@ class NatsTransport(Transport):
             best = self._best(self._served_table, path)
             if best is not None and best != pattern:
                 return  # another of this node's subscriptions handles it
-            msg = decode_message(path, m.data)
+            msgs = decode_messages(path, m.data)
         except ValueError as exc:
             logger.error("dropped a malformed message on %r: %s", m.subject, exc)
             return
-        await self._inbound_or_raise().deliver_remote(msg)
+        deliver = self._inbound_or_raise().deliver_remote
+        for msg in msgs:
+            await deliver(msg)
 
     async def _answer(self, pattern: str, m: Any) -> None:
         try:
@@ -430,10 +475,49 @@ class NatsTransport(Transport):
     # -- delivering --------------------------------------------------------------------------
 
     def send(self, msg: Message) -> Awaitable[Any]:  # type: ignore[override]
-        # not a coroutine itself: the kernel awaits the publish directly (confirms_send)
+        # not a coroutine itself: the kernel awaits what this returns (confirms_send is False)
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
+        data = encode_message(msg)
+        if len(data) > self._max_payload:
+            raise ValueError(f"the message to {msg.path!r} is {len(data)} bytes; the NATS "
+                             f"server takes at most {self._max_payload} per message")
         self._sent += 1
-        return self._publish(subject, encode_message(msg))
+        if self.batch <= 1:
+            return self._publish(subject, data)
+        batch = self._batches.get(subject)
+        if batch is None:
+            batch = self._batches[subject] = _Batch()
+            wake = self._wake
+            if wake is None:
+                return self._not_connected()
+            wake.set()
+        batch.items.append(data)
+        batch.size += len(data)
+        if len(batch.items) >= self.batch or batch.size >= _BATCH_BYTES:
+            return self._flush_batches()
+        return _DONE
+
+    async def _flush_batches(self) -> None:
+        """Publish every pending batch, oldest first (one flush at a time keeps the order)."""
+        lock = self._batch_lock
+        if not self._batches or lock is None:
+            return
+        async with lock:
+            batches, self._batches = self._batches, {}
+            for subject, batch in batches.items():
+                items = batch.items
+                await self._publish(subject, items[0] if len(items) == 1 else encode_batch(items))
+
+    async def _flush_loop(self) -> None:
+        wake = self._wake
+        assert wake is not None
+        while True:
+            await wake.wait()
+            wake.clear()
+            try:
+                await self._flush_batches()
+            except Exception as exc:  # the connection is closed: nothing more can go out
+                logger.warning("NATS %s: dropped pending sends: %r", self.url, exc)
 
     async def request(self, msg: Message, timeout: float | None) -> Any:
         import nats.errors
@@ -443,26 +527,40 @@ class NatsTransport(Transport):
             await self._not_connected()
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
         payload = encode_message(msg)
+        if self._batches:  # what this sender sent before goes first
+            await self._flush_batches()
         self._requests += 1
-        try:
-            reply = await nc.request(subject, payload,
-                                     timeout=_FOREVER if timeout is None else timeout)
-        except nats.errors.NoRespondersError:
-            exc = NoRoute(msg.path, None)
-            exc.args = (f"no route matches {msg.path!r} here, and no node on NATS {self.url} "
-                        "serves it",)
-            raise exc from None
-        except nats.errors.TimeoutError:
-            state = "" if nc.is_connected else " (the NATS connection is down; reconnecting)"
-            raise TimeoutError(
-                f"request to {msg.path!r} got no reply within {timeout} s{state}") from None
-        except nats.errors.ConnectionClosedError:
-            raise ConnectionError(f"the NATS connection to {self.url} is closed") from None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        retries = list(_NO_RESPONDER_RETRIES)
+        while True:
+            left = _FOREVER if deadline is None else max(deadline - time.monotonic(), 0.001)
+            try:
+                reply = await nc.request(subject, payload, timeout=left)
+                break
+            except nats.errors.NoRespondersError:
+                # a fresh server now and then answers "no responders" to a served subject:
+                # ask again a few times (briefly) before calling it a missing route
+                if retries and (deadline is None or deadline - time.monotonic() > retries[0]):
+                    await asyncio.sleep(retries.pop(0))
+                    continue
+                exc = NoRoute(msg.path, None)
+                exc.args = (f"no route matches {msg.path!r} here, and no node on NATS "
+                            f"{self.url} serves it",)
+                raise exc from None
+            except nats.errors.TimeoutError:
+                state = "" if nc.is_connected else " (the NATS connection is down; reconnecting)"
+                raise TimeoutError(
+                    f"request to {msg.path!r} got no reply within {timeout} s{state}") from None
+            except nats.errors.ConnectionClosedError:
+                raise ConnectionError(f"the NATS connection to {self.url} is closed") from None
         return decode_reply(reply.data)
 
     async def publish(self, msg: Message) -> int:
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
-        await self._publish(f"{PUBLISH_PREFIX}.{self._origin}.{subject}", encode_message(msg))
+        payload = encode_message(msg)
+        if self._batches:
+            await self._flush_batches()
+        await self._publish(f"{PUBLISH_PREFIX}.{self._origin}.{subject}", payload)
         self._published += 1
         return -1
 
@@ -471,6 +569,7 @@ class NatsTransport(Transport):
         Raises ``TimeoutError`` after ``timeout`` seconds, ``ConnectionError`` when closed."""
         if self._nc is None:
             await self._not_connected()
+        await self._flush_batches()
         await self._nc.flush(timeout)
 
     # -- durable delivery (JetStream) --------------------------------------------------------
@@ -480,6 +579,8 @@ class NatsTransport(Transport):
             await self._not_connected()
         subject = f"{DURABLE_PREFIX}.{self._subject_of(msg.path)}"
         payload = encode_message(msg)
+        if self._batches:
+            await self._flush_batches()
         await self._ensure_stream()
         await self._js.publish(subject, payload, stream=self.stream,
                                headers={"Nats-Msg-Id": msg.id})
