@@ -35,6 +35,7 @@ from hyphal._core.pool import ObjectPool, PoolStatistics
 from hyphal._core.runner import current_config, run, to_thread
 from hyphal._core.select import select
 from hyphal._core.stats import RuntimeStatistics, statistics
+from hyphal._core.stream import Stream, StreamStatistics
 from hyphal._core.tasks import TaskGroup, TaskHandle
 from hyphal._core.threadchannel import ThreadChannel, ThreadChannelStatistics
 from hyphal._core.timing import checkpoint, current_time, sleep, sleep_until
@@ -56,6 +57,8 @@ __all__ = [
     "PoolStatistics",
     "RuntimeConfig",
     "RuntimeStatistics",
+    "Stream",
+    "StreamStatistics",
     "TaskGroup",
     "TaskHandle",
     "ThreadChannel",
@@ -80,12 +83,23 @@ __all__ = [
 
 # Capabilities above the core load lazily: name -> module that defines it.
 _LAZY: dict[str, str] = {
+    "Actor": "hyphal.actors",
+    "ActorRef": "hyphal.actors",
+    "ActorStatistics": "hyphal.actors",
+    "ActorSystem": "hyphal.actors",
+    "DeadLetter": "hyphal.actors",
+    "DeadLetters": "hyphal.actors",
+    "MailboxSpec": "hyphal.actors",
+    "MessageDropped": "hyphal.actors",
+    "SupervisionError": "hyphal.actors",
+    "Supervisor": "hyphal.actors",
+    "SupervisorStatistics": "hyphal.actors",
+    "SystemStatistics": "hyphal.actors",
     "Kernel": "hyphal.kernel",
     "Message": "hyphal.kernel",
     "NoRoute": "hyphal.kernel",
     "Subsystem": "hyphal.kernel",
     "RemoteError": "hyphal.kernel",
-    "DeadLetter": "hyphal.kernel",
     "KernelStatistics": "hyphal.kernel",
     "LocalHub": "hyphal.kernel",
     "LocalTransport": "hyphal.kernel",
@@ -96,7 +110,18 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from hyphal.kernel import DeadLetter as DeadLetter
+    from hyphal.actors import Actor as Actor
+    from hyphal.actors import ActorRef as ActorRef
+    from hyphal.actors import ActorStatistics as ActorStatistics
+    from hyphal.actors import ActorSystem as ActorSystem
+    from hyphal.actors import DeadLetter as DeadLetter
+    from hyphal.actors import DeadLetters as DeadLetters
+    from hyphal.actors import MailboxSpec as MailboxSpec
+    from hyphal.actors import MessageDropped as MessageDropped
+    from hyphal.actors import SupervisionError as SupervisionError
+    from hyphal.actors import Supervisor as Supervisor
+    from hyphal.actors import SupervisorStatistics as SupervisorStatistics
+    from hyphal.actors import SystemStatistics as SystemStatistics
     from hyphal.kernel import Kernel as Kernel
     from hyphal.kernel import KernelStatistics as KernelStatistics
     from hyphal.kernel import LocalHub as LocalHub

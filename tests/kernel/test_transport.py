@@ -115,3 +115,12 @@ def test_transport_is_chosen_by_name() -> None:
     with pytest.raises(ValueError, match="unknown transport"):
         Kernel("carrier-pigeon://x")
     assert Kernel("nats://127.0.0.1:4222").transport.name == "nats"  # connects on entry
+
+
+async def test_routes_added_while_running_are_served_to_other_kernels() -> None:
+    hub = LocalHub()
+    server, client = Kernel(LocalTransport(hub)), Kernel(LocalTransport(hub))
+    async with server, client:
+        server.route("late://x/{n:int}", lambda msg: msg.params["n"] + 1)
+        await hyphal.sleep(0)
+        assert await client.request("late://x/1") == 2

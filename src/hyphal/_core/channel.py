@@ -31,15 +31,23 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyphal._core.errors import ClosedResourceError, EndOfChannel, WouldBlock
 from hyphal._core.spill import SpillQueue
 from hyphal._core.stats import register_channel, retire_channel
+
+try:
+    if os.environ.get("HYPHAL_PURE_PYTHON"):
+        raise ImportError("HYPHAL_PURE_PYTHON is set")
+    from hyphal._core import _speedups  # type: ignore[attr-defined]
+except ImportError:  # not compiled here: the pure-Python fast paths take over
+    _speedups = None
 
 __all__ = [
     "DELIVERED_NOTE",
@@ -124,7 +132,92 @@ def _resolve(waiter: _Waiter, value: Any) -> None:
     waiter.fut.set_result(value if waiter.index < 0 else (waiter.index, value))
 
 
-class Channel(Generic[T]):
+class _PyChannelCore:
+    """The fast paths of :class:`Channel` in Python; ``_speedups.ChannelCore`` is the same in C.
+
+    Each method handles the case that needs no waiting and otherwise calls the subclass's
+    slow path, which holds all the real logic.
+    """
+
+    __slots__ = ("_buf", "_limit", "_received", "_rw", "_sw")
+
+    _buf: Any
+    _limit: int
+    _received: int
+    _rw: deque[_Waiter] | None
+    _sw: deque[_Waiter] | None
+
+    def send(self, item: Any) -> Awaitable[None]:
+        buf = self._buf
+        if len(buf) < self._limit and not self._rw:
+            buf.append(item)
+            return _DONE
+        return self._send_wait(item, True)
+
+    def send_nowait(self, item: Any) -> None:
+        buf = self._buf
+        if len(buf) < self._limit and not self._rw:
+            buf.append(item)
+            return
+        self._send_nowait_slow(item)
+
+    async def recv(self) -> Any:
+        buf = self._buf
+        if buf:
+            item = buf.popleft()
+            self._received += 1
+            if self._sw:
+                self._admit_senders()
+            return item
+        return await self._recv_wait()
+
+    def recv_nowait(self) -> Any:
+        buf = self._buf
+        if buf:
+            item = buf.popleft()
+            self._received += 1
+            if self._sw:
+                self._admit_senders()
+            return item
+        return self._recv_nowait_slow()
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> Any:
+        buf = self._buf
+        if buf:
+            item = buf.popleft()
+            self._received += 1
+            if self._sw:
+                self._admit_senders()
+            return item
+        return await self._anext_slow()
+
+    # implemented by Channel
+    async def _send_wait(self, item: Any, primary: bool) -> None: ...
+    def _send_nowait_slow(self, item: Any) -> None: ...
+    async def _recv_wait(self) -> Any: ...
+    def _recv_nowait_slow(self) -> Any: ...
+    async def _anext_slow(self) -> Any: ...
+    def _admit_senders(self) -> None: ...
+
+
+if TYPE_CHECKING:
+    _ChannelCore = _PyChannelCore
+elif _speedups is not None:
+    _ChannelCore = _speedups.ChannelCore
+else:
+    _ChannelCore = _PyChannelCore
+
+speedups: Any = _speedups
+"""The compiled module, or None (pure Python)."""
+
+SPEEDUPS = _speedups is not None
+"""True when the C fast paths are in use (set ``HYPHAL_PURE_PYTHON=1`` to turn them off)."""
+
+
+class Channel(_ChannelCore, Generic[T]):
     """A FIFO channel between tasks; safe for many producers and many consumers.
 
     ``capacity``: ``0`` is a rendezvous (a send waits for its receiver), ``N`` buffers up to N
@@ -144,9 +237,8 @@ class Channel(Generic[T]):
     Raises ``ValueError`` for a negative capacity or a policy that needs a buffer.
     """
 
-    __slots__ = ("__weakref__", "_buf", "_capacity", "_closed", "_dropped", "_limit", "_open",
-                 "_overflow", "_primary_open", "_received", "_rw", "_spill", "_spill_dir",
-                 "_sw")
+    __slots__ = ("__weakref__", "_capacity", "_closed", "_dropped", "_open", "_overflow",
+                 "_primary_open", "_spill", "_spill_dir")
 
     def __init__(self, capacity: int | None, overflow: Overflow = Overflow.BLOCK, *,
                  spill_dir: str | None = None) -> None:
@@ -163,12 +255,18 @@ class Channel(Generic[T]):
                 f"Overflow.{overflow.name} needs a buffer: use capacity >= 1 "
                 f"(capacity={capacity!r} {'never fills' if capacity is None else 'has none'})")
         self._capacity = _UNBOUNDED if capacity is None else capacity
-        self._limit = 0  # fast-path bound: capacity once the buffer exists; -1 once closed,
-        # 0 while spilling
+        # _limit is the fast-path bound: capacity once the buffer exists, -1 once closed,
+        # 0 while spilling. The C Ring allocates its storage on first use, so it can exist
+        # from the start; the Python fallback's deque (760 bytes) waits for the first send.
+        if _speedups is not None:
+            self._buf = _speedups.Ring()
+            self._limit = self._capacity
+        else:
+            self._buf = _NO_BUFFER
+            self._limit = 0
         self._overflow = overflow
-        self._buf: deque[T] = _NO_BUFFER
-        self._rw: deque[_Waiter] | None = None
-        self._sw: deque[_Waiter] | None = None
+        self._rw = None
+        self._sw = None
         self._spill: SpillQueue | None = None
         self._spill_dir = spill_dir
         self._received = 0
@@ -236,28 +334,39 @@ class Channel(Generic[T]):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, item: T) -> Awaitable[None]:
-        """Send ``item``, waiting for room under ``Overflow.BLOCK``.
+    if TYPE_CHECKING:  # the fast paths come from the base class; these are their types
 
-        Raises :class:`ClosedResourceError` if this handle or the channel is closed (also when
-        the channel closes while the send waits; the item is then not delivered). If the send
-        is cancelled, the item was not delivered -- unless the ``CancelledError`` carries
-        :data:`DELIVERED_NOTE` (check with :func:`send_was_delivered`).
-        """
-        buf = self._buf
-        if len(buf) < self._limit and not self._rw:
-            buf.append(item)
-            return _DONE
-        return self._send_wait(item, True)
+        def send(self, item: T) -> Awaitable[None]:
+            """Send ``item``, waiting for room under ``Overflow.BLOCK``.
 
-    def send_nowait(self, item: T) -> None:
-        """Send without waiting. Raises :class:`WouldBlock` when a ``BLOCK`` channel is full
-        (or, for capacity 0, when no receiver is waiting), :class:`ClosedResourceError` when
-        closed."""
-        buf = self._buf
-        if len(buf) < self._limit and not self._rw:
-            buf.append(item)
-            return
+            ``send`` takes the item when it is *called* and returns an awaitable; await it.
+            (Its fast path returns a completed future, so use ``asyncio.ensure_future``,
+            not ``create_task``, to run it in the background.) Raises
+            :class:`ClosedResourceError` if this handle or the channel is closed (also when
+            the channel closes while the send waits; the item is then not delivered). If the
+            send is cancelled, the item was not delivered -- unless the ``CancelledError``
+            carries :data:`DELIVERED_NOTE` (check with :func:`send_was_delivered`).
+            """
+
+        def send_nowait(self, item: T) -> None:
+            """Send without waiting. Raises :class:`WouldBlock` when a ``BLOCK`` channel is
+            full (or, for capacity 0, when no receiver is waiting),
+            :class:`ClosedResourceError` when closed."""
+
+        def recv(self) -> Awaitable[T]:  # type: ignore[override]
+            """Receive the oldest item, waiting for one. Raises :class:`EndOfChannel` once the
+            channel is closed and drained. A cancelled ``recv`` never consumes an item. When an
+            item is ready, ``recv()`` takes it as it is called: await what it returns."""
+
+        def recv_nowait(self) -> T:
+            """Receive without waiting. Raises :class:`WouldBlock` when nothing is ready,
+            :class:`EndOfChannel` when closed and drained."""
+
+        def __aiter__(self) -> AsyncIterator[T]: ...
+
+        def __anext__(self) -> Awaitable[T]: ...  # type: ignore[override]
+
+    def _send_nowait_slow(self, item: T) -> None:
         if not self._offer(item, True):
             raise WouldBlock("the channel is full; await send() to wait for room")
 
@@ -269,7 +378,7 @@ class Channel(Generic[T]):
         if self._closed:
             raise ClosedResourceError("send on a closed channel")
 
-    def _allocate(self) -> deque[T]:
+    def _allocate(self) -> Any:
         buf = self._buf = deque()
         if self._primary_open and not self._closed:
             self._limit = self._capacity
@@ -349,28 +458,7 @@ class Channel(Generic[T]):
 
     # -- receiving ---------------------------------------------------------------------------
 
-    async def recv(self) -> T:
-        """Receive the oldest item, waiting for one. Raises :class:`EndOfChannel` once the
-        channel is closed and drained. A cancelled ``recv`` never consumes an item."""
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
-        return await self._recv_wait()
-
-    def recv_nowait(self) -> T:
-        """Receive without waiting. Raises :class:`WouldBlock` when nothing is ready,
-        :class:`EndOfChannel` when closed and drained."""
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
+    def _recv_nowait_slow(self) -> T:
         ok, item = self._take()
         if ok:
             return item
@@ -488,17 +576,7 @@ class Channel(Generic[T]):
                 raise
         return out
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
+    async def _anext_slow(self) -> T:
         try:
             return await self._recv_wait()
         except EndOfChannel:
@@ -660,14 +738,27 @@ class ChannelClone(Generic[T]):
         self.close()
 
 
-class RecvOp(Generic[T]):
+class _PyRecvOpBase:
+    __slots__ = ("channel",)
+
+    def __init__(self, channel: Channel[Any]) -> None:
+        self.channel = channel
+
+
+if TYPE_CHECKING:
+    _RecvOpBase = _PyRecvOpBase
+elif _speedups is not None:
+    _RecvOpBase = _speedups.RecvOpBase  # the C select reads the channel from the C struct
+else:
+    _RecvOpBase = _PyRecvOpBase
+
+
+class RecvOp(_RecvOpBase, Generic[T]):
     """A receive that :func:`hyphal.select` may perform."""
 
-    __slots__ = ("channel",)
+    __slots__ = ()
     sending = False
-
-    def __init__(self, channel: Channel[T]) -> None:
-        self.channel = channel
+    channel: Channel[T]
 
     def try_now(self) -> tuple[bool, Any]:
         ch = self.channel

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable
 from typing import Any
 
 from hyphal._core.channel import DELIVERED_NOTE, RecvOp, SendOp, _Waiter
+from hyphal._core.channel import speedups as _speedups
 from hyphal._core.timing import DeadlineTimer, current_time
 
 __all__ = ["select"]
@@ -27,15 +29,20 @@ def _time_out(fut: asyncio.Future[Any]) -> None:
         fut.set_exception(TimeoutError("select() timed out before any operation could happen"))
 
 
-async def select(*ops: Op, timeout: float | None = None) -> tuple[int, Any]:
-    """Perform exactly one of ``ops`` and return ``(index, value)``.
+def select(*ops: Op, timeout: float | None = None) -> Awaitable[tuple[int, Any]]:
+    """Perform exactly one of ``ops``; awaiting the result gives ``(index, value)``.
 
     ``value`` is the received item for a ``ch.recv_op()`` and ``None`` for a
     ``ch.send_op(x)``. When several are ready, the first in argument order wins. Raises
     ``TimeoutError`` if ``timeout`` seconds pass with none possible, ``EndOfChannel`` /
     ``ClosedResourceError`` from the channel whose operation can never happen, ``ValueError``
-    for no operations.
+    for no operations. If an operation can happen at once, ``select()`` performs it as it is
+    called: await what it returns.
     """
+    return _select(ops, timeout)
+
+
+async def _select(ops: tuple[Op, ...], timeout: float | None) -> tuple[int, Any]:
     for i, op in enumerate(ops):  # fast path: the first operation that can happen right now
         if type(op) is RecvOp:
             ch = op.channel
@@ -84,3 +91,8 @@ async def select(*ops: Op, timeout: float | None = None) -> tuple[int, Any]:
             timer.cancel()
         for op, w in zip(ops, waiters, strict=True):
             op.channel._remove_waiter(w, op.sending)
+
+
+if _speedups is not None:  # the same function with its ready-receive fast path in C
+    _speedups.set_select_fallback(_select)
+    select = _speedups.select

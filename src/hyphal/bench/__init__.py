@@ -9,6 +9,8 @@ from hyphal.bench._harness import BenchContext, Goal, Measurement, SuiteReport, 
 
 SUITES: dict[str, str] = {
     "core": "hyphal.bench.suites.core",
+    "actors": "hyphal.bench.suites.actors",
+    "streams": "hyphal.bench.suites.streams",
     "kernel": "hyphal.bench.suites.kernel",
     "distributed": "hyphal.bench.suites.distributed",
 }

@@ -80,7 +80,8 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, msg: Message) -> bool:
-        """Hand ``msg`` to one kernel serving its path; False if none does."""
+        """Hand ``msg`` to one kernel serving its path; False if none does (a transport that
+        cannot tell -- fire-and-forget over a broker -- returns True)."""
 
     @abc.abstractmethod
     async def request(self, msg: Message, timeout: float | None) -> Any:

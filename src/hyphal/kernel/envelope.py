@@ -60,7 +60,7 @@ def _unserializable(what: str, exc: Exception) -> UnserializableBody:
 def encode_message(msg: Message) -> bytes:
     """``msg`` as an envelope. Raises :class:`UnserializableBody` naming the path."""
     root = msg._root
-    mid = msg._id
+    mid = getattr(msg, "_id", None)  # unset until somebody reads msg.id
     try:
         return _encode([msg._seq if mid is None else mid, _NODE if mid is None else None,
                         None if root is None else root.id, msg.ts, msg._meta or None, msg.body])

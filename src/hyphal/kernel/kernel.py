@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from time import perf_counter_ns
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from hyphal._core.cancel import move_on_after
 from hyphal._core.channel import _DONE
@@ -48,6 +48,9 @@ from hyphal.kernel.paths import split_path
 from hyphal.kernel.routing import RouteTable
 from hyphal.kernel.stats import KernelStatistics
 from hyphal.kernel.subsystem import _UNTIMED, Route, Subsystem
+
+if TYPE_CHECKING:
+    from hyphal.actors import ActorRef
 
 __all__ = ["DEAD_LETTER_PATH", "DeadLetter", "Kernel"]
 
@@ -166,7 +169,7 @@ class Kernel:
             self._attach(sub)
             if self._running:
                 assert self._tg is not None
-                self._tg.spawn(sub._start, self._tg.spawn)
+                self._tg.spawn(self._start, sub)
         elif options:
             raise ValueError(f"subsystem {name!r} exists already; its options are fixed")
         return sub
@@ -195,6 +198,30 @@ class Kernel:
         """Register ``handler`` to receive every :meth:`publish` to a path matching
         ``pattern`` (any number of subscribers)."""
         return self.subsystem(split_path(pattern)[0])._register(pattern, handler, "subscription")
+
+    def mount_actor(self, pattern: str,
+                    ref_factory: Callable[[Message], ActorRef[Any, Any]], *,
+                    pass_message: bool = False) -> None:
+        """Serve ``pattern`` with actors: ``ref_factory(msg)`` returns the actor for a message
+        (typically chosen by ``msg.params``, spawned on first use).
+
+        ``send`` tells the actor at once (so sends and requests reach its mailbox in the order
+        they were made); ``request``, ``send_batch`` and ``send_sequence`` ask it and return
+        its reply (or raise its error), under their timeout. The actor receives ``msg.body``,
+        or the :class:`Message` itself with ``pass_message=True``. A tell that does not fit a
+        full ``BLOCK`` mailbox is counted as an error of the route (and logged): give mounted
+        actors an unbounded or dropping mailbox, or ask. Raises like :meth:`route`."""
+
+        def deliver(msg: Message) -> Awaitable[Any] | None:
+            ref = ref_factory(msg)
+            payload = msg if pass_message else msg.body
+            if msg.reply_to is None:
+                ref.tell(payload)
+                return None
+            return ref.ask(payload)
+
+        sub = self.subsystem(split_path(pattern)[0])
+        sub._register(pattern, deliver, "route", awaits=True)
 
     def use(self, middleware: Middleware) -> Middleware:
         """Add middleware around every handler (outermost first; see
@@ -513,7 +540,9 @@ class Kernel:
     async def _call(self, route: Route, msg: Message, timeout: float | None) -> Any:
         """Run ``route``'s handler for ``msg`` in this task and return its result; raises its
         error, or ``TimeoutError`` after ``timeout`` seconds."""
-        if route.inline:
+        if msg.reply_to is None:
+            msg.reply_to = REPLY_INLINE  # the caller awaits the result
+        if route.inline and not route.awaits:
             return self._invoke(route, msg)
         token = _set(msg)
         t0 = route.start()
@@ -552,7 +581,6 @@ class Kernel:
             if self._transport.remote and len(self._remote_paths) < 4096:
                 self._remote_paths.add(msg.path)
             return await self._request_remote(msg, timeout)
-        msg.reply_to = REPLY_INLINE
         return await self._call(route, msg, timeout)
 
     async def _request_remote(self, msg: Message, timeout: float | None) -> Any:
@@ -611,7 +639,8 @@ class Kernel:
         pending: list[_Job] = []
         for i, msg in enumerate(batch):
             route = self._resolve(msg)
-            if route is not None and route.inline:
+            if route is not None and route.inline and not route.awaits:
+                msg.reply_to = REPLY_INLINE
                 try:
                     results[i] = self._invoke(route, msg)
                 except Exception as exc:

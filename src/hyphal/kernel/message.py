@@ -12,6 +12,11 @@ first access:
   so it follows ``await`` and tasks spawned from the handler); otherwise it starts a new chain;
 - ``subsystem``, ``route``: the parts of ``path`` before and after ``://``.
 
+The fields and the constructor live in a base class: ``MessageCore`` from the C extension
+``hyphal.kernel._speedups`` when it was built (no Python frame per message), else its
+pure-Python twin ``_PyMessageCore`` below (``HYPHAL_PURE_PYTHON=1`` forces it); both behave
+the same and the test suite runs against both.
+
 ``params`` holds what the matched route pattern captured: a read-only mapping (empty until the
 kernel routes the message), shared by messages to the same path.
 """
@@ -24,7 +29,7 @@ import os
 from collections.abc import Mapping
 from time import time as _time
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyphal.kernel.paths import split_path
 
@@ -48,7 +53,51 @@ def current_message() -> Message | None:
     return _current.get()
 
 
-class Message:
+class _PyMessageCore:
+    """The fields and constructor of :class:`Message` in Python (see the module docs)."""
+
+    __slots__ = ("_id", "_meta", "_params", "_reply_to", "_root", "_seq", "body", "path", "ts")
+
+    path: str
+    body: Any
+    ts: float
+    _params: Mapping[str, Any]
+    _reply_to: str | None
+    _id: str
+    _root: Message | _TraceRoot | None
+    _meta: dict[str, Any] | None
+    _seq: int
+
+    def __init__(self, path: str, body: Any = None, meta: dict[str, Any] | None = None) -> None:
+        # the hot constructor: five stores and three C calls
+        self.path = path
+        self.body = body
+        self._meta = meta
+        self.ts = _time()
+        self._seq = _next_seq()
+        parent = _current_get()
+        self._root = None if parent is None else (parent._root or parent)
+
+
+if TYPE_CHECKING:
+    _MessageCore = _PyMessageCore
+else:
+    try:
+        if os.environ.get("HYPHAL_PURE_PYTHON"):
+            raise ImportError("HYPHAL_PURE_PYTHON is set")
+        from hyphal.kernel import _speedups
+    except ImportError:
+        _speedups = None
+        _MessageCore = _PyMessageCore
+    else:
+        _speedups.set_current_var(_current)
+        _MessageCore = _speedups.MessageCore
+
+SPEEDUPS = _MessageCore is not _PyMessageCore
+"""True when messages are built by the C extension."""
+
+
+class Message(_MessageCore):
     """A message: ``path`` (``subsystem://segment/...``), ``body`` (anything), ``meta`` (a dict).
 
     ``reply_to`` is set by the kernel for requests. Creating a message never parses or checks
@@ -56,29 +105,10 @@ class Message:
     one ``TypeError``, when the message is routed or ``subsystem``/``route`` is read.
     """
 
-    __slots__ = ("_id", "_meta", "_params", "_reply_to", "_root", "_seq", "body", "path", "ts")
+    __slots__ = ()
 
-    path: str
-    body: Any
     ts: float
     """Creation time, seconds since the epoch (``time.time()``)."""
-    _params: Mapping[str, Any]
-    _reply_to: str | None
-    _id: str | None
-    _root: Message | _TraceRoot | None
-    _meta: dict[str, Any] | None
-    _seq: int
-
-    def __init__(self, path: str, body: Any = None, meta: dict[str, Any] | None = None) -> None:
-        # the hot constructor: six stores and three C calls; see the module docs
-        self.path = path
-        self.body = body
-        self._id = None  # formatted on first use (a None check is far cheaper than a missing slot)
-        self._meta = meta
-        self.ts = _time()
-        self._seq = _next_seq()
-        parent = _current_get()
-        self._root = None if parent is None else (parent._root or parent)
 
     @property
     def params(self) -> Mapping[str, Any]:
@@ -110,10 +140,11 @@ class Message:
     @property
     def id(self) -> str:
         """Unique, time-sortable id (see the module docs)."""
-        mid = self._id
-        if mid is None:
-            mid = self._id = format_id(self.ts, _NODE, self._seq)
-        return mid
+        try:
+            return self._id
+        except AttributeError:
+            self._id = format_id(self.ts, _NODE, self._seq)
+            return self._id
 
     @property
     def trace_id(self) -> str:
@@ -141,22 +172,20 @@ class Message:
 
     def _fork(self) -> Message:
         """A copy with the same id and trace (one per subscriber of a publish)."""
-        new = Message.__new__(Message)
-        for name in ("path", "body", "_meta", "ts", "_seq", "_root", "reply_to", "params"):
-            setattr(new, name, getattr(self, name))
+        new = Message(self.path, self.body, self._meta)
+        new.ts = self.ts
+        new._seq = self._seq
+        new._root = self._root
         new._id = self.id
+        new.params = self.params
         return new
 
     @classmethod
     def restore(cls, path: str, body: Any, meta: dict[str, Any] | None, *, id: str,
                 trace_id: str, ts: float, reply_to: str | None = None) -> Message:
         """Rebuild a message that crossed a transport: same id, trace, time and reply_to."""
-        msg = cls.__new__(cls)
-        msg.path = path
-        msg.body = body
-        msg._meta = meta
+        msg = cls(path, body, meta)
         msg.ts = ts
-        msg._seq = 0
         msg._id = id
         msg._root = None if trace_id == id else _TraceRoot(trace_id)
         msg._reply_to = reply_to

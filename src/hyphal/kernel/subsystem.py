@@ -54,11 +54,11 @@ _UNTIMED = LATENCY_SAMPLE - 1  # calls & _UNTIMED == 0: time this one
 class Route:
     """One registered handler and its counters (internal; see :class:`RouteStatistics`)."""
 
-    __slots__ = ("call", "calls", "errors", "handler", "hist", "inline", "kind", "pattern",
-                 "subsystem")
+    __slots__ = ("awaits", "call", "calls", "errors", "handler", "hist", "inline", "kind",
+                 "pattern", "subsystem")
 
     def __init__(self, pattern: Pattern, handler: Handler, subsystem: Subsystem,
-                 kind: Literal["route", "subscription"]) -> None:
+                 kind: Literal["route", "subscription"], *, awaits: bool = False) -> None:
         if not callable(handler):
             raise TypeError(f"a handler must be callable, not {handler!r}")
         self.pattern = pattern
@@ -68,6 +68,9 @@ class Route:
         self.calls = 0
         self.errors = 0
         self.hist = [0] * BUCKETS
+        self.awaits = awaits
+        """A sync handler that answers requests with an awaitable (actor routes): called
+        inline by ``send``, awaited through ``call`` when a result is wanted."""
         self.inline = False
         self.call: Callable[[Message], Awaitable[Any]]
         self.compile(())
@@ -75,7 +78,7 @@ class Route:
     def compile(self, kernel_middleware: tuple[Middleware, ...]) -> None:
         chain = (*kernel_middleware, *self.subsystem._middleware)
         self.inline = not chain and not is_async(self.handler)
-        self.call = compose(self.handler, chain)
+        self.call = compose(_awaiting(self.handler) if self.awaits else self.handler, chain)
 
     def start(self) -> int:
         """The clock for a call that will be timed, 0 for one that will not (sampling)."""
@@ -166,11 +169,11 @@ class Subsystem:
         return self._register(pattern, handler, "subscription")
 
     def _register(self, pattern: str, handler: F | None,
-                  kind: Literal["route", "subscription"]) -> Any:
+                  kind: Literal["route", "subscription"], *, awaits: bool = False) -> Any:
         parsed = parse_pattern(pattern, subsystem=self.name)
 
         def add(fn: F) -> F:
-            route = Route(parsed, fn, self, kind)
+            route = Route(parsed, fn, self, kind, awaits=awaits)
             if self._kernel is not None:
                 self._kernel._add_route(route)  # may raise AmbiguousRoute
             else:
@@ -316,6 +319,13 @@ class Subsystem:
             handled=self._handled,
             routes=len(self.routes),
         )
+
+
+def _awaiting(handler: Handler) -> Callable[[Message], Awaitable[Any]]:
+    async def call(msg: Message) -> Any:
+        pending = handler(msg)
+        return None if pending is None else await pending
+    return call
 
 
 async def _run_hooks(hooks: list[Hook]) -> None:
