@@ -106,6 +106,7 @@ _LAZY: dict[str, str] = {
     "Transport": "hyphal.kernel",
     "current_message": "hyphal.kernel",
     "NatsTransport": "hyphal.kernel.nats",
+    "ActorPlacement": "hyphal.kernel.placement",
     "UnserializableBody": "hyphal.kernel.envelope",
 }
 
@@ -134,6 +135,7 @@ if TYPE_CHECKING:
     from hyphal.kernel import current_message as current_message
     from hyphal.kernel.envelope import UnserializableBody as UnserializableBody
     from hyphal.kernel.nats import NatsTransport as NatsTransport
+    from hyphal.kernel.placement import ActorPlacement as ActorPlacement
 
 
 def __getattr__(name: str) -> Any:
