@@ -7,7 +7,10 @@ durable job takes).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from typing import Any
 
 import hyphal
 
@@ -18,6 +21,28 @@ DELAY = float(os.environ.get("APP_DELAY", "0"))
 kernel = hyphal.Kernel(hyphal.NatsTransport(os.environ["HYPHAL_TRANSPORT"], node=NODE,
                                             ack_wait=1.0))
 handled: list[int] = []
+system = hyphal.ActorSystem()
+placement = hyphal.ActorPlacement(kernel, system, ttl=3.0)
+
+
+class Counter(hyphal.Actor[Any, Any]):
+    """A placed actor: answers (its node, how many increments it has seen)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def receive(self, msg: Any) -> Any:
+        self.count += msg == "incr"
+        return [NODE, self.count]
+
+
+placement.actor("counter://{name}", Counter)
+
+
+@contextlib.asynccontextmanager
+async def lifespan() -> AsyncIterator[None]:
+    async with system, kernel, placement:
+        yield
 
 
 def _record(n: int) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import hyphal
@@ -49,7 +50,10 @@ def test_hyphal_nats_runs_a_server_a_kernel_can_use(tmp_path: Path) -> None:
         proc.wait(10)
 
 
-def test_node_refuses_an_app_without_a_kernel(tmp_path: Path) -> None:
+def test_node_refuses_an_app_without_a_kernel(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYPHAL_TRANSPORT", "unset")  # `hyphal node` sets it for the app:
+    monkeypatch.delenv("HYPHAL_TRANSPORT")           # restored after this test
     app = tmp_path / "empty_app.py"
     app.write_text("x = 1\n")
     result = CliRunner().invoke(cli, ["node", f"{app}", "--nats", "nats://127.0.0.1:1"])

@@ -110,3 +110,18 @@ async def test_killed_node_loses_no_durable_message(nodes: Nodes) -> None:
     while set(nodes.handled()) != set(range(150)) and time.monotonic() < deadline:
         await hyphal.sleep(0.1)
     assert set(nodes.handled()) == set(range(150))  # at least once: a redelivery may repeat one
+
+
+async def test_placed_actor_restarts_on_a_live_node_when_its_node_dies(nodes: Nodes) -> None:
+    nodes.start("n1")
+    nodes.start("n2")
+    client = Kernel(NatsTransport(nodes.url, node="client", durable=False), request_timeout=10)
+    async with client:
+        owner, first = await client.request("counter://alice", "incr")
+        assert first == 1
+        for i in range(2, 6):  # wherever NATS routes it, the same instance answers
+            assert await client.request("counter://alice", "incr") == [owner, i]
+        nodes.kill(owner)
+        survivor = "n2" if owner == "n1" else "n1"
+        assert await client.request("counter://alice", "incr") == [survivor, 1]  # restarted
+        assert await client.request("counter://alice", "get") == [survivor, 1]

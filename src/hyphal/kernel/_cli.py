@@ -22,10 +22,10 @@ class NodeConfig:
     name: str | None
 
 
-def load_kernel(app: str) -> Any:
-    """The :class:`~hyphal.Kernel` ``app`` names: ``module``, ``module:attr``, ``file.py`` or
-    ``file.py:attr`` (``attr`` defaults to ``kernel``). Raises ``click.UsageError`` saying
-    what is missing."""
+def load_kernel(app: str) -> tuple[Any, Any]:
+    """``(kernel, module)``: the :class:`~hyphal.Kernel` ``app`` names (``module``,
+    ``module:attr``, ``file.py`` or ``file.py:attr``; ``attr`` defaults to ``kernel``) and its
+    module. Raises ``click.UsageError`` saying what is missing."""
     from hyphal.kernel.kernel import Kernel
 
     target, _, attr = app.partition(":")
@@ -51,7 +51,7 @@ def load_kernel(app: str) -> Any:
         raise click.UsageError(
             f"{target} has no hyphal.Kernel named {attr!r}: define `kernel = hyphal.Kernel()` "
             "there or name it as APP:ATTR")
-    return kernel
+    return kernel, module
 
 
 @click.command()
@@ -64,7 +64,9 @@ def node(app: str, nats_url: str, name: str | None) -> None:
     """Run the kernel of APP (module[:attr] or file.py[:attr]) as a node of a NATS cluster.
 
     The node serves APP's routes until SIGINT/SIGTERM, then drains: it stops taking messages,
-    handles those it accepted, and disconnects.
+    handles those it accepted, and disconnects. When APP defines ``lifespan`` (a function
+    returning an async context manager, e.g. ``async with system, kernel, placement:``), the
+    node runs inside it instead of inside ``async with kernel:``.
     """
     run_node(NodeConfig(app, nats_url, name))
 
@@ -74,17 +76,17 @@ def run_node(config: NodeConfig) -> None:
     os.environ["HYPHAL_TRANSPORT"] = config.nats
     if config.name:
         os.environ["HYPHAL_NODE"] = config.name
-    kernel = load_kernel(config.app)
+    kernel, module = load_kernel(config.app)
     from hyphal.kernel.nats import NatsTransport
 
     if not isinstance(kernel.transport, NatsTransport):
         kernel._transport = NatsTransport(config.nats, node=config.name)
     from hyphal._core.runner import run
 
-    run(_serve, kernel)
+    run(_serve, kernel, getattr(module, "lifespan", None))
 
 
-async def _serve(kernel: Any) -> None:
+async def _serve(kernel: Any, lifespan: Any) -> None:
     import asyncio
     import signal
 
@@ -92,7 +94,7 @@ async def _serve(kernel: Any) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with kernel:
+    async with kernel if lifespan is None else lifespan():
         transport = kernel.transport
         print(f"hyphal node {transport.node!r} serving {len(kernel.patterns())} routes on "
               f"{transport.url}", flush=True)
