@@ -109,6 +109,17 @@ class NatsStatistics:
 
 
 _BATCH_BYTES = 64 * 1024
+
+
+def _memo(cache: dict[str, str], key: str, make: Callable[[str], str]) -> str:
+    """``make(key)``, remembered in ``cache`` (cleared whenever it holds ``_CACHE`` entries)."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= _CACHE:
+            cache.clear()
+        value = cache[key] = make(key)
+    return value
+
 _NO_RESPONDER_RETRIES = (0.01, 0.05, 0.1)
 
 
@@ -399,20 +410,10 @@ class NatsTransport(Transport):
             logger.debug("unsubscribing %r: %r", pattern, exc)
 
     def _path_of(self, subject: str) -> str:
-        path = self._paths.get(subject)
-        if path is None:
-            if len(self._paths) >= _CACHE:
-                self._paths.clear()
-            path = self._paths[subject] = subject_to_path(subject)
-        return path
+        return _memo(self._paths, subject, subject_to_path)
 
     def _subject_of(self, path: str) -> str:
-        subject = self._subjects.get(path)
-        if subject is None:
-            if len(self._subjects) >= _CACHE:
-                self._subjects.clear()
-            subject = self._subjects[path] = path_to_subject(path)
-        return subject
+        return _memo(self._subjects, path, path_to_subject)
 
     @staticmethod
     def _best(table: RouteTable[str], path: str) -> str | None:
