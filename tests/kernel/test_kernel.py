@@ -487,3 +487,35 @@ async def test_batch_and_sequence_timeouts() -> None:
             await kernel.send_batch(["t://slow/1", "t://slow/2"], timeout=0.05)
         with pytest.raises(TimeoutError, match="sequence"):
             await kernel.send_sequence(["t://slow/1"], timeout=0.05)
+
+
+class _Abort(BaseException):
+    pass
+
+
+async def test_send_accepts_keywords_and_ready_messages_and_restores_the_context() -> None:
+    kernel = Kernel()
+    got: list[Any] = []
+    kernel.route("k://x", lambda msg: got.append((msg.body, msg.meta)))
+
+    @kernel.route("k://abort")
+    def abort(msg: Message) -> None:
+        raise _Abort
+
+    async with kernel:
+        await kernel.send("k://x", meta={"m": 1})
+        await kernel.send("k://x", body=2)
+        await kernel.send(path="k://x", body=3, meta={"m": 3})
+        ready = Message("k://x", 4)
+        await kernel.send(ready)
+        assert got == [(None, {"m": 1}), (2, {}), (3, {"m": 3}), (4, {})]
+        with pytest.raises(TypeError):
+            await kernel.send()  # type: ignore[call-arg]
+        with pytest.raises(TypeError):
+            await kernel.send("k://x", 1, 2)  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            await kernel.send(["unhashable"])  # type: ignore[arg-type]
+        with pytest.raises(_Abort):  # not an Exception: it propagates
+            await kernel.send("k://abort")
+        assert hyphal.kernel.current_message() is None  # the context was restored
+        assert kernel.statistics().route("k://abort").calls == 0

@@ -31,6 +31,7 @@ typedef struct {
 } MessageCore;
 
 static PyTypeObject MessageCoreType;
+static PyObject *mc_make(PyTypeObject *type, PyObject *path, PyObject *body, PyObject *meta);
 static PyObject *current_var = NULL; /* the ContextVar holding the message being handled */
 static long long next_seq = 0;
 
@@ -92,6 +93,12 @@ MC_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                                           &path, &body, &meta)) {
         return NULL;
     }
+    return mc_make(type, path, body, meta);
+}
+
+static PyObject *
+mc_make(PyTypeObject *type, PyObject *path, PyObject *body, PyObject *meta)
+{
     PyObject *parent = NULL;
     if (current_var != NULL && PyContextVar_Get(current_var, Py_None, &parent) < 0) {
         return NULL;
@@ -151,6 +158,378 @@ static PyTypeObject MessageCoreType = {
     .tp_members = MC_members,
 };
 
+/* ------------------------------------------------------------------------------------------ */
+/* RouteCore: the hot fields of a route                                                       */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *handler;
+    PyObject *hist;     /* a list of ints: the sampled latency histogram */
+    long long calls;
+    long long errors;
+    char inline_;
+    char awaits;
+} RouteCore;
+
+static int
+RC_traverse(RouteCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->handler);
+    Py_VISIT(self->hist);
+    return 0;
+}
+
+static int
+RC_clear(RouteCore *self)
+{
+    Py_CLEAR(self->handler);
+    Py_CLEAR(self->hist);
+    return 0;
+}
+
+static void
+RC_dealloc(RouteCore *self)
+{
+    PyObject_GC_UnTrack(self);
+    RC_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef RC_members[] = {
+    {"handler", T_OBJECT_EX, offsetof(RouteCore, handler), 0, NULL},
+    {"hist", T_OBJECT_EX, offsetof(RouteCore, hist), 0, NULL},
+    {"calls", T_LONGLONG, offsetof(RouteCore, calls), 0, NULL},
+    {"errors", T_LONGLONG, offsetof(RouteCore, errors), 0, NULL},
+    {"inline", T_BOOL, offsetof(RouteCore, inline_), 0, NULL},
+    {"awaits", T_BOOL, offsetof(RouteCore, awaits), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject RouteCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.kernel._speedups.RouteCore",
+    .tp_basicsize = sizeof(RouteCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The C base of a kernel route: the fields send() reads on its fast path.",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)RC_dealloc,
+    .tp_traverse = (traverseproc)RC_traverse,
+    .tp_clear = (inquiry)RC_clear,
+    .tp_members = RC_members,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Done: what send() returns once the message is delivered: awaiting it gives None at once,   */
+/* through am_send (no iterator object, no exception).                                        */
+
+static PyObject *
+Done_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static PySendResult
+Done_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PyObject *
+Done_next(PyObject *self)
+{
+    return NULL;  /* no exception set: StopIteration(None) */
+}
+
+static PyObject *
+Done_repr(PyObject *self)
+{
+    return PyUnicode_FromString("<hyphal.kernel delivered>");
+}
+
+static PyAsyncMethods Done_async = {
+    .am_await = Done_await,
+    .am_send = Done_send,
+};
+
+static PyTypeObject DoneType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.kernel._speedups.Done",
+    .tp_basicsize = sizeof(PyObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An awaitable that is already complete (its result is None).",
+    .tp_as_async = &Done_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = Done_next,
+    .tp_repr = Done_repr,
+};
+
+static PyObject *done_singleton = NULL;
+
+/* ------------------------------------------------------------------------------------------ */
+/* KernelCore: Kernel.send's fast path                                                        */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *fast;     /* path -> (route, params): the route table's hot dict, {} when stopped */
+} KernelCore;
+
+static PyObject *message_type = NULL;   /* hyphal.Message */
+static PyObject *str_send_slow, *str_send_durable, *str_failed, *str_subsystem, *str_put, *one;
+#define UNTIMED 15                      /* LATENCY_SAMPLE - 1 in stats.py */
+
+static long long
+mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int
+KC_traverse(KernelCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fast);
+    return 0;
+}
+
+static int
+KC_clear(KernelCore *self)
+{
+    Py_CLEAR(self->fast);
+    return 0;
+}
+
+static void
+KC_dealloc(KernelCore *self)
+{
+    PyObject_GC_UnTrack(self);
+    KC_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+record_latency(RouteCore *r, long long t0)
+{
+    long long elapsed = mono_ns() - t0;
+    int bucket = 0;
+    while (elapsed > 0 && bucket < 63) {  /* int.bit_length() */
+        elapsed >>= 1;
+        bucket++;
+    }
+    if (r->hist == NULL || !PyList_Check(r->hist) || bucket >= PyList_GET_SIZE(r->hist)) {
+        return 0;
+    }
+    PyObject *old = PyList_GET_ITEM(r->hist, bucket);
+    PyObject *new = PyNumber_Add(old, one);
+    if (new == NULL) {
+        return -1;
+    }
+    PyList_SetItem(r->hist, bucket, new);  /* steals new, drops old */
+    return 0;
+}
+
+/* send(path, body=None, *, meta=None, durable=False): see Kernel.send in kernel.py
+ * (_PyKernelCore.send is the same in Python). Misses and every case but "a known path" go to
+ * self._send_slow; durable=True to self._send_durable. */
+static PyObject *
+KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *path = nargs > 0 ? args[0] : NULL;
+    PyObject *body = nargs > 1 ? args[1] : Py_None;
+    PyObject *meta = Py_None;
+    PyObject *durable = NULL;
+    if (nargs > 2) {
+        goto general;
+    }
+    if (kwnames != NULL) {
+        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nk; i++) {
+            PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+            if (PyUnicode_CompareWithASCIIString(key, "meta") == 0) {
+                meta = args[nargs + i];
+            }
+            else if (nargs < 2 && PyUnicode_CompareWithASCIIString(key, "body") == 0) {
+                body = args[nargs + i];
+            }
+            else if (nargs < 1 && PyUnicode_CompareWithASCIIString(key, "path") == 0) {
+                path = args[nargs + i];
+            }
+            else if (PyUnicode_CompareWithASCIIString(key, "durable") == 0) {
+                durable = args[nargs + i];
+            }
+            else {
+                goto general;
+            }
+        }
+    }
+    if (path == NULL) {
+        goto general;
+    }
+    if (durable != NULL) {
+        int wanted = PyObject_IsTrue(durable);
+        if (wanted < 0) {
+            return NULL;
+        }
+        if (wanted) {
+            return PyObject_CallMethodObjArgs((PyObject *)self, str_send_durable, path, body,
+                                              meta, NULL);
+        }
+    }
+    if (self->fast == NULL || message_type == NULL) {
+        goto slow;
+    }
+    /* a ready Message (nothing else given): route it by its path */
+    MessageCore *given = NULL;
+    PyObject *key = path;
+    if (Py_TYPE(path) == (PyTypeObject *)message_type) {
+        if (nargs != 1 || kwnames != NULL) {
+            goto slow;
+        }
+        given = (MessageCore *)path;
+        key = given->path;
+        if (key == NULL) {
+            goto slow;
+        }
+    }
+    PyObject *hit = PyDict_GetItemWithError(self->fast, key);
+    if (hit == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        goto slow;
+    }
+    if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2
+            || !PyObject_TypeCheck(PyTuple_GET_ITEM(hit, 0), &RouteCoreType)) {
+        goto slow;
+    }
+    PyObject *route = PyTuple_GET_ITEM(hit, 0);
+    RouteCore *r = (RouteCore *)route;
+    Py_INCREF(route);
+    MessageCore *msg;
+    if (given != NULL) {
+        msg = (MessageCore *)Py_NewRef(given);
+    }
+    else {
+        msg = (MessageCore *)mc_make((PyTypeObject *)message_type, path, body, meta);
+    }
+    if (msg == NULL) {
+        Py_DECREF(route);
+        return NULL;
+    }
+    Py_INCREF(PyTuple_GET_ITEM(hit, 1));
+    Py_XSETREF(msg->params, PyTuple_GET_ITEM(hit, 1));
+    PyObject *result = NULL;
+    if (r->inline_ && r->handler != NULL) {
+        PyObject *token = PyContextVar_Set(current_var, (PyObject *)msg);
+        if (token == NULL) {
+            goto done;
+        }
+        long long t0 = (r->calls & UNTIMED) ? 0 : mono_ns();
+        PyObject *res = PyObject_CallOneArg(r->handler, (PyObject *)msg);
+        int failed = 0;
+        if (res == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_Exception)) {
+                PyObject *et, *ev, *etb;
+                PyErr_Fetch(&et, &ev, &etb);
+                PyErr_NormalizeException(&et, &ev, &etb);
+                if (etb != NULL) {
+                    PyException_SetTraceback(ev, etb);
+                }
+                PyObject *ok = PyObject_CallMethodObjArgs(route, str_failed, msg, ev, NULL);
+                Py_XDECREF(et);
+                Py_XDECREF(ev);
+                Py_XDECREF(etb);
+                if (ok == NULL) {
+                    failed = 1;
+                }
+                Py_XDECREF(ok);
+            }
+            else {
+                failed = 1;  /* BaseException: propagate, after restoring the context */
+            }
+        }
+        Py_XDECREF(res);
+        if (failed) {
+            PyObject *et, *ev, *etb;
+            PyErr_Fetch(&et, &ev, &etb);
+            PyContextVar_Reset(current_var, token);
+            Py_DECREF(token);
+            PyErr_Restore(et, ev, etb);
+            goto done;
+        }
+        if (PyContextVar_Reset(current_var, token) < 0) {
+            Py_DECREF(token);
+            goto done;
+        }
+        Py_DECREF(token);
+        r->calls += 1;
+        if (t0 && record_latency(r, t0) < 0) {
+            goto done;
+        }
+        result = Py_NewRef(done_singleton);
+    }
+    else {
+        PyObject *sub = PyObject_GetAttr(route, str_subsystem);
+        if (sub == NULL) {
+            goto done;
+        }
+        PyObject *item = PyTuple_Pack(2, (PyObject *)msg, route);
+        if (item != NULL) {
+            result = PyObject_CallMethodOneArg(sub, str_put, item);
+            Py_DECREF(item);
+        }
+        Py_DECREF(sub);
+    }
+done:
+    Py_DECREF(msg);
+    Py_DECREF(route);
+    return result;
+slow:
+    return PyObject_CallMethodObjArgs((PyObject *)self, str_send_slow, path, body, meta, NULL);
+general:
+    PyErr_SetString(PyExc_TypeError,
+                    "send() takes a path (or a Message), an optional body, meta= and durable= "
+                    "(send(path, body=None, *, meta=None, durable=False))");
+    return NULL;
+}
+
+static PyMethodDef KC_methods[] = {
+    {"send", (PyCFunction)(void (*)(void))KC_send, METH_FASTCALL | METH_KEYWORDS,
+     "Deliver one message to the handler of its path (see hyphal.Kernel.send)."},
+    {NULL},
+};
+
+static PyMemberDef KC_members[] = {
+    {"_fast", T_OBJECT_EX, offsetof(KernelCore, fast), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject KernelCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.kernel._speedups.KernelCore",
+    .tp_basicsize = sizeof(KernelCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The C base of hyphal.Kernel: the fast path of send().",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)KC_dealloc,
+    .tp_traverse = (traverseproc)KC_traverse,
+    .tp_clear = (inquiry)KC_clear,
+    .tp_members = KC_members,
+    .tp_methods = KC_methods,
+};
+
+static PyObject *
+set_message_type(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type, &MessageCoreType)) {
+        PyErr_SetString(PyExc_TypeError, "set_message_type() needs the MessageCore subclass");
+        return NULL;
+    }
+    Py_XSETREF(message_type, Py_NewRef(type));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 set_current_var(PyObject *module, PyObject *var)
 {
@@ -166,6 +545,8 @@ set_current_var(PyObject *module, PyObject *var)
 static PyMethodDef module_methods[] = {
     {"set_current_var", set_current_var, METH_O,
      "Tell the constructor which ContextVar holds the message being handled."},
+    {"set_message_type", set_message_type, METH_O,
+     "Tell send() which class (hyphal.Message) to build messages of."},
     {NULL},
 };
 
@@ -180,16 +561,31 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&MessageCoreType) < 0) {
+    if (PyType_Ready(&MessageCoreType) < 0 || PyType_Ready(&RouteCoreType) < 0
+            || PyType_Ready(&KernelCoreType) < 0 || PyType_Ready(&DoneType) < 0) {
+        return NULL;
+    }
+    done_singleton = PyObject_New(PyObject, &DoneType);
+    if (done_singleton == NULL) {
+        return NULL;
+    }
+    str_send_slow = PyUnicode_InternFromString("_send_slow");
+    str_send_durable = PyUnicode_InternFromString("_send_durable");
+    str_failed = PyUnicode_InternFromString("failed");
+    str_subsystem = PyUnicode_InternFromString("subsystem");
+    str_put = PyUnicode_InternFromString("_put");
+    one = PyLong_FromLong(1);
+    if (!str_send_slow || !str_send_durable || !str_failed || !str_subsystem || !str_put || !one) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&speedups_module);
     if (m == NULL) {
         return NULL;
     }
-    Py_INCREF(&MessageCoreType);
-    if (PyModule_AddObject(m, "MessageCore", (PyObject *)&MessageCoreType) < 0) {
-        Py_DECREF(&MessageCoreType);
+    if (PyModule_AddObjectRef(m, "MessageCore", (PyObject *)&MessageCoreType) < 0
+            || PyModule_AddObjectRef(m, "RouteCore", (PyObject *)&RouteCoreType) < 0
+            || PyModule_AddObjectRef(m, "KernelCore", (PyObject *)&KernelCoreType) < 0
+            || PyModule_AddObjectRef(m, "DONE", done_singleton) < 0) {
         Py_DECREF(m);
         return NULL;
     }

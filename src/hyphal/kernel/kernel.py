@@ -14,6 +14,8 @@ Delivery never creates a task on its own:
   await only waits for room when the inbox is full) and the subsystem's worker awaits it;
 - ``request``, ``send_batch`` and ``send_sequence`` await async handlers inline, in the
   caller's task (``send_batch`` spawns eager children, which cost a task only if they suspend).
+  So a request can overtake sends still queued for the same async handler; actors mounted
+  with :meth:`Kernel.mount_actor` keep the order (sends tell the mailbox at once).
 
 While a handler runs, the message it handles is the *current message* (a context variable):
 messages created inside it inherit its ``trace_id``. A path with no local route goes to the
@@ -22,7 +24,10 @@ short history, and delivered to the route registered at :data:`DEAD_LETTER_PATH`
 
 The fast path of ``send`` (a path seen before, a sync handler) is a dict lookup, a message, a
 context-variable set/reset, the call and a counter update (and, one call in 16, two clock
-reads) -- no coroutine, no suspension.
+reads) -- no coroutine, no suspension. It is written twice: in C (``KernelCore.send`` in
+``_speedups.c``, with the message constructor and the route's hot fields) and in Python
+(:class:`_PyKernelCore`, used when the extension is not built or ``HYPHAL_PURE_PYTHON=1``);
+both hand every other case to :meth:`Kernel._send_slow`, and the test suite runs both.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from hyphal._core.channel import _DONE
 from hyphal._core.tasks import TaskGroup
 from hyphal.kernel.abc import Transport
 from hyphal.kernel.errors import NoRoute
-from hyphal.kernel.message import Message, _current
+from hyphal.kernel.message import Message, _current, _speedups
 from hyphal.kernel.middleware import Middleware
 from hyphal.kernel.paths import split_path
 from hyphal.kernel.routing import RouteTable
@@ -61,6 +66,8 @@ DEAD_LETTER_PATH = "kernel://dead-letter"
 REPLY_INLINE = "kernel://reply/inline"
 """``reply_to`` of a request answered in-process (the reply is the handler's return value)."""
 _DEFAULT: Any = object()
+_DELIVERED: Awaitable[None] = _DONE
+"""What a send that needs no waiting returns (a C singleton that awaits in no time, if built)."""
 _set = _current.set
 _reset = _current.reset
 _now = perf_counter_ns
@@ -102,7 +109,75 @@ def _make_transport(spec: str | Transport | None, node: str | None = None) -> Tr
     return transport
 
 
-class Kernel:
+def _deliver(route: Route, msg: Message) -> None:
+    """Call a sync handler for a fire-and-forget delivery: with ``msg`` as the current message,
+    its error counted and logged (a ``BaseException`` propagates), one call in 16 timed."""
+    token = _set(msg)
+    t0 = 0 if route.calls & _UNTIMED else _now()
+    try:
+        route.handler(msg)
+    except Exception as exc:
+        route.failed(msg, exc)
+    finally:
+        _reset(token)
+    route.calls += 1
+    if t0:
+        route.hist[(_now() - t0).bit_length()] += 1
+
+
+class _PyKernelCore:
+    """``Kernel.send``'s fast path in Python (``KernelCore`` in C when built)."""
+
+    __slots__ = ("_fast",)
+
+    _fast: dict[str, tuple[Route, Any]]
+
+    def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                   ) -> Awaitable[None]:
+        raise NotImplementedError
+
+    def _send_durable(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                      ) -> Awaitable[None]:
+        raise NotImplementedError
+
+    def send(self, path: str | Message, body: Any = None, *,
+             meta: dict[str, Any] | None = None, durable: bool = False) -> Awaitable[None]:
+        """Deliver one message to the handler of its path, fire-and-forget.
+
+        ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
+        :class:`Message`. A sync handler runs before this returns; an async one is queued to
+        its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
+        is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
+        raised. No route: a dead letter (or the transport's, when it reaches other kernels).
+
+        ``durable=True`` (on a transport that persists messages, like NATS with JetStream):
+        the message is stored before this returns and handled by a kernel serving its path --
+        this one or another -- at least once, even if that kernel crashes while handling it.
+        A kernel without a network transport delivers it as usual.
+        Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        if durable:
+            return self._send_durable(path, body, meta)
+        hit = self._fast.get(path)  # type: ignore[arg-type]
+        if hit is None:
+            return self._send_slow(path, body, meta)
+        route = hit[0]
+        msg = Message(path, body, meta)  # type: ignore[arg-type]
+        msg._params = hit[1]
+        if route.inline:
+            _deliver(route, msg)
+            return _DELIVERED
+        return route.subsystem._put((msg, route))
+
+
+if TYPE_CHECKING or _speedups is None:
+    _KernelCore = _PyKernelCore
+else:
+    _KernelCore = _speedups.KernelCore
+    _speedups.set_message_type(Message)
+    _DELIVERED = _speedups.DONE
+
+
+class Kernel(_KernelCore):
     """An in-process message kernel (see the module docs).
 
     ::
@@ -400,7 +475,7 @@ class Kernel:
             route = hit[0]
             note = Message(DEAD_LETTER_PATH, letter)
             if route.inline:
-                self._call_inline(route, note)
+                _deliver(route, note)
             else:
                 try:
                     route.subsystem._put_nowait((note, route))
@@ -414,45 +489,6 @@ class Kernel:
 
     # -- delivery ----------------------------------------------------------------------------
 
-    def send(self, path: str | Message, body: Any = None, *,
-             meta: dict[str, Any] | None = None, durable: bool = False) -> Awaitable[None]:
-        """Deliver one message to the handler of its path, fire-and-forget.
-
-        ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
-        :class:`Message`. A sync handler runs before this returns; an async one is queued to
-        its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
-        is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
-        raised. No route: a dead letter (or the transport's, when it reaches other kernels).
-
-        ``durable=True`` (on a transport that persists messages, like NATS with JetStream):
-        the message is stored before this returns and handled by a kernel serving its path --
-        this one or another -- at least once, even if that kernel crashes while handling it.
-        A kernel without a network transport delivers it as usual.
-        Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
-        if durable:
-            return self._send_durable(self._message(path, body, meta))
-        hit = self._fast.get(path)  # type: ignore[arg-type]
-        if hit is None:
-            return self._send_slow(path, body, meta)
-        route = hit[0]
-        msg = Message(path, body, meta)  # type: ignore[arg-type]
-        msg._params = hit[1]
-        if route.inline:
-            token = _set(msg)
-            n = route.calls
-            t0 = 0 if n & _UNTIMED else _now()
-            try:
-                route.handler(msg)
-            except Exception as exc:
-                route.failed(msg, exc)
-            finally:
-                _reset(token)
-            route.calls += 1
-            if t0:
-                route.hist[(_now() - t0).bit_length()] += 1
-            return _DONE
-        return route.subsystem._put((msg, route))
-
     def send_nowait(self, path: str | Message, body: Any = None, *,
                     meta: dict[str, Any] | None = None) -> None:
         """Like :meth:`send` but never waits: raises :class:`hyphal.WouldBlock` when the
@@ -462,7 +498,7 @@ class Kernel:
         if route is None:
             self._dead_letter(msg, "no route")
         elif route.inline:
-            self._call_inline(route, msg)
+            _deliver(route, msg)
         else:
             route.subsystem._put_nowait((msg, route))
 
@@ -481,8 +517,8 @@ class Kernel:
                 found: Route = hit[0]
                 path._params = hit[1]
                 if found.inline:
-                    self._call_inline(found, path)
-                    return _DONE
+                    _deliver(found, path)
+                    return _DELIVERED
                 return found.subsystem._put((path, found))
         msg = self._message(path, body, meta)
         route = self._resolve(msg)
@@ -492,13 +528,17 @@ class Kernel:
                     self._remote_paths.add(path)
                 return self._send_remote(msg)
             self._dead_letter(msg, "no route")
-            return _DONE
+            return _DELIVERED
         if route.inline:
-            self._call_inline(route, msg)
-            return _DONE
+            _deliver(route, msg)
+            return _DELIVERED
         return route.subsystem._put((msg, route))
 
-    async def _send_durable(self, msg: Message) -> None:
+    def _send_durable(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                      ) -> Awaitable[None]:
+        return self._durable(self._message(path, body, meta))
+
+    async def _durable(self, msg: Message) -> None:
         if not self._running:
             raise self._not_running()
         if not self._transport.remote:
@@ -511,18 +551,6 @@ class Kernel:
         self._remote_sent += 1
         if await self._transport.send(msg) is False:
             self._dead_letter(msg, "no route here or on the transport")
-
-    def _call_inline(self, route: Route, msg: Message) -> None:
-        """Call a sync handler for a fire-and-forget delivery: an error is counted and logged."""
-        token = _set(msg)
-        t0 = route.start()
-        try:
-            route.handler(msg)
-        except Exception as exc:
-            route.failed(msg, exc)
-        finally:
-            _reset(token)
-            route.done(t0)
 
     def _invoke(self, route: Route, msg: Message) -> Any:
         """Call a sync handler and return its result; its error is counted and raised."""
@@ -617,7 +645,7 @@ class Kernel:
             copy = msg if i == 0 else msg._fork()
             copy.params = params
             if route.inline:
-                self._call_inline(route, copy)
+                _deliver(route, copy)
             else:
                 await route.subsystem._put((copy, route))
         return len(matches)
@@ -708,7 +736,7 @@ class Kernel:
             self._dead_letter(msg, "no route (from the transport)")
             return False
         if route.inline:
-            self._call_inline(route, msg)
+            _deliver(route, msg)
         else:
             await route.subsystem._put((msg, route))
         return True

@@ -79,19 +79,19 @@ class _PyMessageCore:
         self._root = None if parent is None else (parent._root or parent)
 
 
-if TYPE_CHECKING:
-    _MessageCore = _PyMessageCore
-else:
+_speedups: Any = None
+"""The compiled ``hyphal.kernel._speedups`` module, or None (pure Python)."""
+if not os.environ.get("HYPHAL_PURE_PYTHON"):
     try:
-        if os.environ.get("HYPHAL_PURE_PYTHON"):
-            raise ImportError("HYPHAL_PURE_PYTHON is set")
-        from hyphal.kernel import _speedups
+        from hyphal.kernel import _speedups  # type: ignore[attr-defined, no-redef]
     except ImportError:
         _speedups = None
-        _MessageCore = _PyMessageCore
-    else:
-        _speedups.set_current_var(_current)
-        _MessageCore = _speedups.MessageCore
+
+if TYPE_CHECKING or _speedups is None:
+    _MessageCore = _PyMessageCore
+else:
+    _speedups.set_current_var(_current)
+    _MessageCore = _speedups.MessageCore
 
 SPEEDUPS = _MessageCore is not _PyMessageCore
 """True when messages are built by the C extension."""

@@ -39,7 +39,6 @@ _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
 # kinds, in matching priority order (lower wins at the same position)
 STATIC, INT, FLOAT, STR, STAR, REST = range(6)
 PARAM_TYPES: Final = {"int": INT, "float": FLOAT, "str": STR}
-KIND_NAMES: Final = ("static", "{int}", "{float}", "{str}", "*", "**")
 
 
 def split_path(path: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from hyphal._core.channel import _DONE, Channel
 from hyphal._core.errors import EndOfChannel, WouldBlock
 from hyphal._core.tasks import TaskHandle
-from hyphal.kernel.message import Message, _current
+from hyphal.kernel.message import Message, _current, _speedups
 from hyphal.kernel.middleware import Handler, Middleware, compose, is_async
 from hyphal.kernel.paths import Pattern, parse_pattern, split_path
 from hyphal.kernel.routing import AmbiguousRoute
@@ -51,11 +51,29 @@ _now = perf_counter_ns
 _UNTIMED = LATENCY_SAMPLE - 1  # calls & _UNTIMED == 0: time this one
 
 
-class Route:
+class _PyRouteCore:
+    """The fields ``Kernel.send`` reads on its fast path (``RouteCore`` in C when built)."""
+
+    __slots__ = ("awaits", "calls", "errors", "handler", "hist", "inline")
+
+    handler: Handler
+    hist: list[int]
+    calls: int
+    errors: int
+    inline: bool
+    awaits: bool
+
+
+if TYPE_CHECKING:
+    _RouteCore = _PyRouteCore
+else:
+    _RouteCore = _PyRouteCore if _speedups is None else _speedups.RouteCore
+
+
+class Route(_RouteCore):
     """One registered handler and its counters (internal; see :class:`RouteStatistics`)."""
 
-    __slots__ = ("awaits", "call", "calls", "errors", "handler", "hist", "inline", "kind",
-                 "pattern", "subsystem")
+    __slots__ = ("call", "kind", "pattern", "subsystem")
 
     def __init__(self, pattern: Pattern, handler: Handler, subsystem: Subsystem,
                  kind: Literal["route", "subscription"], *, awaits: bool = False) -> None:
@@ -287,6 +305,7 @@ class Subsystem:
                         route.hist[(_now() - t0).bit_length()] += 1
             finally:
                 self._handled += len(batch)
+                batch.clear()  # do not keep the last batch's messages alive while idle
             if self._idle and not self._pending(inbox):
                 self._wake_idle()
 
