@@ -238,6 +238,7 @@ class NatsTransport(Transport):
         self._flusher: TaskHandle[None] | None = None
         self._max_payload = 1 << 20
         self._nc: Any = None
+        self._errors: Any = None  # the nats.errors module, once connected
         self._js: Any = None
         self._stream_ready = False
         self._inbound: Inbound | None = None
@@ -297,6 +298,7 @@ class NatsTransport(Transport):
                 "one locally) or pass the right URL") from exc
         nc.options["max_reconnect_attempts"] = -1  # once up, never give up on the server
         self._nc = nc
+        self._errors = nats.errors
         self._publish = nc.publish
         self._inbound = inbound
         self._max_payload = nc.max_payload
@@ -521,8 +523,6 @@ class NatsTransport(Transport):
                 logger.warning("NATS %s: dropped pending sends: %r", self.url, exc)
 
     async def request(self, msg: Message, timeout: float | None) -> Any:
-        import nats.errors
-
         nc = self._nc
         if nc is None:
             await self._not_connected()
@@ -531,30 +531,44 @@ class NatsTransport(Transport):
         if self._batches:  # what this sender sent before goes first
             await self._flush_batches()
         self._requests += 1
+        errors = self._errors
+        try:
+            reply = await nc.request(subject, payload,
+                                     timeout=_FOREVER if timeout is None else timeout)
+        except errors.NoRespondersError:
+            reply = await self._request_again(msg, subject, payload, timeout)
+        except errors.TimeoutError:
+            raise self._timed_out(msg, timeout) from None
+        except errors.ConnectionClosedError:
+            raise ConnectionError(f"the NATS connection to {self.url} is closed") from None
+        return decode_reply(reply.data)
+
+    async def _request_again(self, msg: Message, subject: str, payload: bytes,
+                             timeout: float | None) -> Any:
+        """After "no responders": a fresh server now and then says so of a served subject, so
+        ask again a few times (briefly) before calling it a missing route."""
+        errors = self._errors
         deadline = None if timeout is None else time.monotonic() + timeout
-        retries = list(_NO_RESPONDER_RETRIES)
-        while True:
+        for pause in _NO_RESPONDER_RETRIES:
+            if deadline is not None and deadline - time.monotonic() <= pause:
+                break
+            await asyncio.sleep(pause)
             left = _FOREVER if deadline is None else max(deadline - time.monotonic(), 0.001)
             try:
-                reply = await nc.request(subject, payload, timeout=left)
-                break
-            except nats.errors.NoRespondersError:
-                # a fresh server now and then answers "no responders" to a served subject:
-                # ask again a few times (briefly) before calling it a missing route
-                if retries and (deadline is None or deadline - time.monotonic() > retries[0]):
-                    await asyncio.sleep(retries.pop(0))
-                    continue
-                exc = NoRoute(msg.path, None)
-                exc.args = (f"no route matches {msg.path!r} here, and no node on NATS "
-                            f"{self.url} serves it",)
-                raise exc from None
-            except nats.errors.TimeoutError:
-                state = "" if nc.is_connected else " (the NATS connection is down; reconnecting)"
-                raise TimeoutError(
-                    f"request to {msg.path!r} got no reply within {timeout} s{state}") from None
-            except nats.errors.ConnectionClosedError:
-                raise ConnectionError(f"the NATS connection to {self.url} is closed") from None
-        return decode_reply(reply.data)
+                return await self._nc.request(subject, payload, timeout=left)
+            except errors.NoRespondersError:
+                continue
+            except errors.TimeoutError:
+                raise self._timed_out(msg, timeout) from None
+        exc = NoRoute(msg.path, None)
+        exc.args = (f"no route matches {msg.path!r} here, and no node on NATS {self.url} "
+                    "serves it",)
+        raise exc
+
+    def _timed_out(self, msg: Message, timeout: float | None) -> TimeoutError:
+        down = self._nc is not None and not self._nc.is_connected
+        state = " (the NATS connection is down; reconnecting)" if down else ""
+        return TimeoutError(f"request to {msg.path!r} got no reply within {timeout} s{state}")
 
     async def publish(self, msg: Message) -> int:
         subject = self._subjects.get(msg.path) or self._subject_of(msg.path)
