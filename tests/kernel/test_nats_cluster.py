@@ -24,16 +24,17 @@ pytestmark = pytest.mark.hyphal(loops=["asyncio"])  # the nodes are the subject,
 
 
 class Nodes:
-    def __init__(self, url: str, results: Path) -> None:
+    def __init__(self, url: str, results: Path, app: str = APP) -> None:
         self.url = url
         self.results = results
+        self.app = app
         self.procs: dict[str, subprocess.Popen[str]] = {}
 
     def start(self, name: str, delay: float = 0.0) -> None:
         env = {**os.environ, "PYTHONPATH": SRC, "APP_RESULTS": str(self.results),
                "APP_DELAY": str(delay)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hyphal", "node", APP, "--nats", self.url, "--name", name],
+            [sys.executable, "-m", "hyphal", "node", self.app, "--nats", self.url, "--name", name],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.procs[name] = proc
         assert proc.stdout is not None
@@ -125,3 +126,20 @@ async def test_placed_actor_restarts_on_a_live_node_when_its_node_dies(nodes: No
         survivor = "n2" if owner == "n1" else "n1"
         assert await client.request("counter://alice", "incr") == [survivor, 1]  # restarted
         assert await client.request("counter://alice", "get") == [survivor, 1]
+
+
+def test_the_cluster_example_runs(nats_server: NatsServer, tmp_path: Path) -> None:
+    example = str(Path(__file__).resolve().parents[2] / "examples" / "cluster_app.py")
+    group = Nodes(nats_server.url, tmp_path, app=example)
+    try:
+        group.start("a")
+        group.start("b")
+        env = {**os.environ, "PYTHONPATH": SRC, "HYPHAL_TRANSPORT": nats_server.url}
+        done = subprocess.run([sys.executable, example], env=env, capture_output=True,
+                              text=True, timeout=60, check=True)
+    finally:
+        group.close()
+    lines = done.stdout.splitlines()
+    assert "'price': 0.5" in lines[0]
+    assert lines[1] == "remote error: 'no price for kiwi'"
+    assert "'items': ['apple', 'pear']" in lines[2]
