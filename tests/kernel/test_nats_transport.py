@@ -286,3 +286,18 @@ def test_transport_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert Kernel("nats://127.0.0.1:4999", node="given").transport.node == "given"  # type: ignore[attr-defined]
     monkeypatch.delenv("HYPHAL_TRANSPORT")
     assert Kernel().transport.name == "local"
+
+
+async def test_leaving_while_the_server_is_down_is_prompt(nats_server: NatsServer) -> None:
+    a = node(nats_server, "a", durable_timeout=0.5)
+    a.route("durable://job", lambda msg: None)  # with a durable consumer waiting on JetStream
+    async with a:
+        await a.send("elsewhere://x", 1)
+        nats_server.kill()
+        await hyphal.sleep(0.2)
+        await a.send("elsewhere://x", 2)  # buffered for the reconnect
+        with (pytest.raises(TimeoutError, match=r"JetStream .* connection down"),
+              hyphal.fail_after(3)):
+            await a.send("durable://job", 3, durable=True)
+        start = time.monotonic()
+    assert time.monotonic() - start < 2

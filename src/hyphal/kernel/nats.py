@@ -140,19 +140,25 @@ class _DurableWorker:
         self.transport = transport
         self.pattern = pattern
         self.stopping = False
-        self.fetching = False
+        self.handling = False  # between taking a batch and acknowledging it: not cancelled
         self.task: TaskHandle[None] | None = None
 
     async def run(self) -> None:
         t = self.transport
-        try:
-            psub = await t._pull_subscription(self.pattern)
-        except Exception as exc:
-            logger.warning("durable delivery for %r is off on this node: %s", self.pattern, exc)
-            return
+        psub = None
+        while psub is None:
+            try:
+                psub = await t._pull_subscription(self.pattern)
+            except RuntimeError as exc:  # no JetStream: nothing to consume
+                logger.info("durable delivery for %r is off on this node: %s", self.pattern, exc)
+                return
+            except Exception as exc:  # the server is away: try again
+                logger.debug("durable consumer for %r: %r", self.pattern, exc)
+                if self._stopped():
+                    return
+                await asyncio.sleep(0.5)
         try:
             while not self.stopping:
-                self.fetching = True
                 try:
                     batch = await psub.fetch(t.durable_batch, timeout=1.0)
                 except Exception as exc:  # a fetch timeout, or the server is away
@@ -160,15 +166,17 @@ class _DurableWorker:
                         logger.debug("durable fetch for %r failed: %r", self.pattern, exc)
                         await asyncio.sleep(0.2)
                     continue
+                self.handling = True
+                try:
+                    for i, m in enumerate(batch):
+                        if self._stopped():  # hand the rest back at once
+                            for rest in batch[i:]:
+                                with contextlib.suppress(Exception):
+                                    await rest.nak()
+                            break
+                        await self._handle(m)
                 finally:
-                    self.fetching = False
-                for i, m in enumerate(batch):
-                    if self._stopped():  # hand the rest back at once
-                        for rest in batch[i:]:
-                            with contextlib.suppress(Exception):
-                                await rest.nak()
-                        break
-                    await self._handle(m)
+                    self.handling = False
         finally:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
@@ -195,7 +203,7 @@ class _DurableWorker:
     async def stop(self) -> None:
         self.stopping = True
         if self.task is not None:
-            if self.fetching:
+            if not self.handling:  # waiting for messages or for the server: stop at once
                 self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
@@ -209,7 +217,9 @@ class NatsTransport(Transport):
     name. ``connect_timeout``: seconds to reach the server at start. ``drain_timeout``: the
     longest leaving ``async with kernel:`` waits for accepted messages. ``durable``: run the
     durable consumers for served routes (needs JetStream; skipped with a warning without it).
-    ``ack_wait``: seconds before an unacknowledged durable message is redelivered. ``batch``:
+    ``ack_wait``: seconds before an unacknowledged durable message is redelivered;
+    ``durable_timeout``: how long a durable ``send`` waits for JetStream to store the message
+    (then ``TimeoutError``). ``batch``:
     the most sends coalesced into one NATS message (1 turns coalescing off).
 
     Raises ``ConnectionError`` from ``connect`` when no server answers.
@@ -221,7 +231,8 @@ class NatsTransport(Transport):
     def __init__(self, url: str = "nats://127.0.0.1:4222", *, node: str | None = None,
                  connect_timeout: float = 5.0, reconnect_wait: float = 0.25,
                  drain_timeout: float = 10.0, durable: bool = True, stream: str = "HYPHAL",
-                 ack_wait: float = 30.0, durable_batch: int = 64, batch: int = 64) -> None:
+                 ack_wait: float = 30.0, durable_batch: int = 64, batch: int = 64,
+                 durable_timeout: float = 5.0) -> None:
         self.url = url
         self.node = node or f"{socket.gethostname()}-{os.getpid()}"
         self.connect_timeout = connect_timeout
@@ -231,6 +242,7 @@ class NatsTransport(Transport):
         self.stream = stream
         self.ack_wait = ack_wait
         self.durable_batch = durable_batch
+        self.durable_timeout = durable_timeout
         self.batch = batch
         self._batches: dict[str, _Batch] = {}
         self._wake: asyncio.Event | None = None
@@ -273,7 +285,10 @@ class NatsTransport(Transport):
         import nats
 
         async def on_error(exc: Exception) -> None:
-            logger.warning("NATS %s: %r", self.url, exc)
+            if self._nc is not None and not self._nc.is_connected:  # a reconnect attempt
+                logger.debug("NATS %s: %r", self.url, exc)
+            else:
+                logger.warning("NATS %s: %r", self.url, exc)
 
         async def on_disconnect() -> None:
             if self._nc is not None:  # not while closing
@@ -344,6 +359,12 @@ class NatsTransport(Transport):
             try:
                 if nc.is_connected:
                     await nc.drain()  # flushes buffered sends and replies
+                elif getattr(nc, "_pending_data_size", 0):
+                    # nats-py would write these to the dead socket and fail half-closed
+                    logger.warning("node %r closed while disconnected from NATS %s: %d bytes of "
+                                   "unsent messages dropped", self.node, self.url,
+                                   nc._pending_data_size)
+                    nc._pending_data_size = 0
             except Exception as exc:
                 logger.debug("NATS drain at close failed: %r", exc)
             finally:
@@ -597,8 +618,13 @@ class NatsTransport(Transport):
         if self._batches:
             await self._flush_batches()
         await self._ensure_stream()
-        await self._js.publish(subject, payload, stream=self.stream,
-                               headers={"Nats-Msg-Id": msg.id})
+        try:
+            await self._js.publish(subject, payload, stream=self.stream,
+                                   timeout=self.durable_timeout,
+                                   headers={"Nats-Msg-Id": msg.id})
+        except self._errors.TimeoutError:
+            raise TimeoutError(f"JetStream on {self.url} did not acknowledge the durable "
+                               f"message to {msg.path!r} (is the connection down?)") from None
         self._durable_sent += 1
 
     async def _ensure_stream(self) -> None:
@@ -608,7 +634,7 @@ class NatsTransport(Transport):
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
         if self._js is None:
-            self._js = self._nc.jetstream()
+            self._js = self._nc.jetstream(timeout=self.durable_timeout)
         config = StreamConfig(name=self.stream, subjects=[f"{DURABLE_PREFIX}.>"],
                               retention=RetentionPolicy.LIMITS, storage=StorageType.FILE,
                               max_age=7 * 24 * 3600.0)
@@ -620,11 +646,13 @@ class NatsTransport(Transport):
                     await self._js.add_stream(config)
                 except nats.js.errors.BadRequestError:  # another node created it meanwhile
                     await self._js.stream_info(self.stream)
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError,
-                nats.errors.TimeoutError) as exc:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as exc:
             raise RuntimeError(
                 f"durable delivery needs JetStream on the NATS server at {self.url} ({exc!r}): "
                 "start it with `nats-server -js` (`hyphal nats` does)") from exc
+        except nats.errors.TimeoutError:
+            raise TimeoutError(f"JetStream on {self.url} did not answer (is the connection "
+                               "down?)") from None
         self._stream_ready = True
 
     async def _pull_subscription(self, pattern: str) -> Any:
