@@ -108,6 +108,8 @@ _LAZY: dict[str, str] = {
     "NatsTransport": "hyphal.kernel.nats",
     "ActorPlacement": "hyphal.kernel.placement",
     "UnserializableBody": "hyphal.kernel.envelope",
+    "JSError": "hyphal.js.errors",
+    "JSLimitError": "hyphal.js.errors",
 }
 
 if TYPE_CHECKING:
@@ -123,6 +125,8 @@ if TYPE_CHECKING:
     from hyphal.actors import Supervisor as Supervisor
     from hyphal.actors import SupervisorStatistics as SupervisorStatistics
     from hyphal.actors import SystemStatistics as SystemStatistics
+    from hyphal.js.errors import JSError as JSError
+    from hyphal.js.errors import JSLimitError as JSLimitError
     from hyphal.kernel import Kernel as Kernel
     from hyphal.kernel import KernelStatistics as KernelStatistics
     from hyphal.kernel import LocalHub as LocalHub

@@ -10,37 +10,53 @@ import importlib
 import sys
 from typing import Any
 
-import click
-
 __all__ = ["main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hyphal.bench._cli", "bench"),
     "nats": ("hyphal.kernel._cli", "nats"),
     "node": ("hyphal.kernel._cli", "node"),
+    "run": ("hyphal.js.cli", "run"),
 }
 """Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+def _build_cli() -> Any:
+    import click
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module, attr = target
-        command: click.Command = getattr(importlib.import_module(module), attr)
-        return command
+    class _LazyGroup(click.Group):
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return sorted(COMMANDS)
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            target = COMMANDS.get(cmd_name)
+            if target is None:
+                return None
+            module, attr = target
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+
+    @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["--help"]})
+    @click.version_option(package_name="hyphal")
+    def cli() -> None:
+        """hyphal: a high-performance async toolkit (core, actors, kernel, http, js, bench)."""
+
+    return cli
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["--help"]})
-@click.version_option(package_name="hyphal")
-def cli() -> None:
-    """hyphal: a high-performance async toolkit (core, actors, kernel, http, js, bench)."""
+def __getattr__(name: str) -> Any:
+    if name == "cli":  # built on first use: importing click costs cold-start time
+        group = _build_cli()
+        globals()["cli"] = group
+        return group
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="hyphal")
+    args = argv if argv is not None else sys.argv[1:]
+    if args[:1] == ["run"]:  # fast path: `hyphal run` starts without importing click
+        from hyphal.js.cli import main as run_main
+
+        sys.exit(run_main(args[1:], fast_exit=True))
+    return _build_cli().main(args=args, prog_name="hyphal")

@@ -519,3 +519,43 @@ async def test_send_accepts_keywords_and_ready_messages_and_restores_the_context
             await kernel.send("k://abort")
         assert hyphal.kernel.current_message() is None  # the context was restored
         assert kernel.statistics().route("k://abort").calls == 0
+
+
+async def test_queued_handlers_that_suspend_fail_or_return_other_awaitables() -> None:
+    kernel = Kernel()
+    sub = kernel.subsystem("w")
+    log: list[str] = []
+
+    @sub.route("ready/{n:int}")
+    async def ready(msg: Message) -> None:
+        log.append(f"ready {msg.params['n']}")
+
+    @sub.route("slow/{n:int}")
+    async def slow(msg: Message) -> None:
+        await hyphal.sleep(0.001)
+        log.append(f"slow {msg.params['n']}")
+
+    @sub.route("bad")
+    async def bad(msg: Message) -> None:
+        raise LookupError("nope")
+
+    other = kernel.subsystem("o")
+
+    @other.use
+    def as_task(msg: Message, call_next: Any) -> Any:  # returns a Task, not a coroutine
+        return asyncio.ensure_future(call_next(msg))
+
+    @other.route("x")
+    async def x(msg: Message) -> None:
+        log.append("task")
+
+    async with kernel:
+        for path in ["w://ready/1", "w://slow/2", "w://bad", "w://ready/3", "w://slow/4",
+                     "o://x"]:
+            await kernel.send(path)
+        await kernel.drain()
+    assert [e for e in log if e != "task"] == ["ready 1", "slow 2", "ready 3", "slow 4"]
+    assert "task" in log
+    stats = kernel.statistics()
+    assert stats.route("w://bad").errors == 1
+    assert stats.subsystem("w").handled == 5

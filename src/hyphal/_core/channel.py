@@ -132,6 +132,10 @@ def _resolve(waiter: _Waiter, value: Any) -> None:
     waiter.fut.set_result(value if waiter.index < 0 else (waiter.index, value))
 
 
+_EMPTY: Any = object()
+"""What ``_pop_front`` returns when the buffer is empty."""
+
+
 class _PyChannelCore:
     """The fast paths of :class:`Channel` in Python; ``_speedups.ChannelCore`` is the same in C.
 
@@ -162,39 +166,22 @@ class _PyChannelCore:
         self._send_nowait_slow(item)
 
     async def recv(self) -> Any:
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
-        return await self._recv_wait()
+        item = self._pop_front()
+        return item if item is not _EMPTY else await self._recv_wait()
 
     def recv_nowait(self) -> Any:
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
-        return self._recv_nowait_slow()
+        item = self._pop_front()
+        return item if item is not _EMPTY else self._recv_nowait_slow()
 
     def __aiter__(self) -> Any:
         return self
 
     async def __anext__(self) -> Any:
-        buf = self._buf
-        if buf:
-            item = buf.popleft()
-            self._received += 1
-            if self._sw:
-                self._admit_senders()
-            return item
-        return await self._anext_slow()
+        item = self._pop_front()
+        return item if item is not _EMPTY else await self._anext_slow()
 
     # implemented by Channel
+    def _pop_front(self) -> Any: ...
     async def _send_wait(self, item: Any, primary: bool) -> None: ...
     def _send_nowait_slow(self, item: Any) -> None: ...
     async def _recv_wait(self) -> Any: ...
@@ -457,6 +444,18 @@ class Channel(_ChannelCore, Generic[T]):
             await self.send(item)
 
     # -- receiving ---------------------------------------------------------------------------
+
+    def _pop_front(self) -> Any:
+        """The oldest buffered item (admitting a waiting sender into the freed room), or
+        ``_EMPTY``. The C core inlines the same steps."""
+        buf = self._buf
+        if not buf:
+            return _EMPTY
+        item = buf.popleft()
+        self._received += 1
+        if self._sw:
+            self._admit_senders()
+        return item
 
     def _recv_nowait_slow(self) -> T:
         ok, item = self._take()
@@ -762,14 +761,8 @@ class RecvOp(_RecvOpBase, Generic[T]):
 
     def try_now(self) -> tuple[bool, Any]:
         ch = self.channel
-        buf = ch._buf
-        if buf:
-            item = buf.popleft()
-            ch._received += 1
-            if ch._sw:
-                ch._admit_senders()
-            return True, item
-        return ch._take()
+        item = ch._pop_front()
+        return (True, item) if item is not _EMPTY else ch._take()
 
     def undo(self, value: Any) -> None:
         self.channel._give_back(value)

@@ -43,24 +43,10 @@ def select(*ops: Op, timeout: float | None = None) -> Awaitable[tuple[int, Any]]
 
 
 async def _select(ops: tuple[Op, ...], timeout: float | None) -> tuple[int, Any]:
-    for i, op in enumerate(ops):  # fast path: the first operation that can happen right now
-        if type(op) is RecvOp:
-            ch = op.channel
-            buf = ch._buf
-            if buf:
-                item = buf.popleft()
-                ch._received += 1
-                if ch._sw:
-                    ch._admit_senders()
-                return i, item
-            if ch._sw or ch._spill is not None or ch._closed:
-                ok, value = op.try_now()
-                if ok:
-                    return i, value
-        else:
-            ok, value = op.try_now()
-            if ok:
-                return i, value
+    for i, op in enumerate(ops):  # the first operation that can happen right now
+        ok, value = op.try_now()
+        if ok:
+            return i, value
     if not ops:
         raise ValueError("select() needs at least one operation, such as ch.recv_op()")
     if timeout is not None and timeout <= 0:

@@ -11,6 +11,7 @@ SUITES: dict[str, str] = {
     "core": "hyphal.bench.suites.core",
     "actors": "hyphal.bench.suites.actors",
     "streams": "hyphal.bench.suites.streams",
+    "js": "hyphal.bench.suites.js",
     "kernel": "hyphal.bench.suites.kernel",
     "distributed": "hyphal.bench.suites.distributed",
 }

@@ -494,6 +494,121 @@ general:
     return NULL;
 }
 
+/* run_ready(batch, start): the subsystem worker's inner loop. For each (msg, route) of the
+ * list `batch` from `start`: make msg the current message (the worker's own context, so it is
+ * not reset), call route.call(msg) and drive the coroutine it returns with PyIter_Send. A
+ * handler that finishes without suspending is counted (errors go to route.failed) and the loop
+ * goes on. The first one that suspends -- or returns something that is not a coroutine -- is
+ * handed back as (index, awaitable, yielded or NOT_STARTED, t0) for the Python worker to
+ * finish (subsystem.py); None means the whole batch is done. */
+static PyObject *not_started = NULL;
+static PyObject *str_call;
+
+static int
+route_failed(PyObject *route, PyObject *msg)
+{
+    /* the current exception is an Exception: hand it to route.failed; else leave it set */
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        return -1;
+    }
+    PyObject *et, *ev, *etb;
+    PyErr_Fetch(&et, &ev, &etb);
+    PyErr_NormalizeException(&et, &ev, &etb);
+    if (etb != NULL) {
+        PyException_SetTraceback(ev, etb);
+    }
+    PyObject *ok = PyObject_CallMethodObjArgs(route, str_failed, msg, ev, NULL);
+    Py_XDECREF(et);
+    Py_XDECREF(ev);
+    Py_XDECREF(etb);
+    if (ok == NULL) {
+        return -1;
+    }
+    Py_DECREF(ok);
+    return 0;
+}
+
+static PyObject *
+run_ready(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "run_ready(batch: list, start: int)");
+        return NULL;
+    }
+    PyObject *batch = args[0];
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if (i == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    for (; i < PyList_GET_SIZE(batch); i++) {
+        PyObject *item = PyList_GET_ITEM(batch, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2
+                || !PyObject_TypeCheck(PyTuple_GET_ITEM(item, 1), &RouteCoreType)) {
+            PyErr_SetString(PyExc_TypeError, "run_ready() needs (message, route) pairs");
+            return NULL;
+        }
+        PyObject *msg = PyTuple_GET_ITEM(item, 0);
+        PyObject *route = PyTuple_GET_ITEM(item, 1);
+        RouteCore *r = (RouteCore *)route;
+        Py_INCREF(item);  /* keeps msg and route alive whatever the handler does */
+        PyObject *token = PyContextVar_Set(current_var, msg);
+        if (token == NULL) {
+            Py_DECREF(item);
+            return NULL;
+        }
+        Py_DECREF(token);
+        long long t0 = (r->calls & UNTIMED) ? 0 : mono_ns();
+        PyObject *call = PyObject_GetAttr(route, str_call);
+        PyObject *coro = call == NULL ? NULL : PyObject_CallOneArg(call, msg);
+        Py_XDECREF(call);
+        if (coro == NULL) {
+            if (route_failed(route, msg) < 0) {
+                Py_DECREF(item);
+                return NULL;
+            }
+        }
+        else if (!PyCoro_CheckExact(coro)) {
+            Py_DECREF(item);
+            PyObject *t0obj = PyLong_FromLongLong(t0);
+            if (t0obj == NULL) {
+                Py_DECREF(coro);
+                return NULL;
+            }
+            PyObject *out = Py_BuildValue("(nNON)", i, coro, not_started, t0obj);
+            return out;
+        }
+        else {
+            PyObject *res = NULL;
+            PySendResult status = PyIter_Send(coro, Py_None, &res);
+            if (status == PYGEN_NEXT) {
+                Py_DECREF(item);
+                PyObject *t0obj = PyLong_FromLongLong(t0);
+                if (t0obj == NULL) {
+                    Py_DECREF(coro);
+                    Py_DECREF(res);
+                    return NULL;
+                }
+                return Py_BuildValue("(nNNN)", i, coro, res, t0obj);
+            }
+            Py_DECREF(coro);
+            if (status == PYGEN_RETURN) {
+                Py_DECREF(res);
+            }
+            else if (route_failed(route, msg) < 0) {
+                Py_DECREF(item);
+                return NULL;
+            }
+        }
+        r->calls += 1;
+        if (t0 && record_latency(r, t0) < 0) {
+            Py_DECREF(item);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef KC_methods[] = {
     {"send", (PyCFunction)(void (*)(void))KC_send, METH_FASTCALL | METH_KEYWORDS,
      "Deliver one message to the handler of its path (see hyphal.Kernel.send)."},
@@ -545,6 +660,8 @@ set_current_var(PyObject *module, PyObject *var)
 static PyMethodDef module_methods[] = {
     {"set_current_var", set_current_var, METH_O,
      "Tell the constructor which ContextVar holds the message being handled."},
+    {"run_ready", (PyCFunction)(void (*)(void))run_ready, METH_FASTCALL,
+     "Run a worker batch's handlers until one suspends (see subsystem.py)."},
     {"set_message_type", set_message_type, METH_O,
      "Tell send() which class (hyphal.Message) to build messages of."},
     {NULL},
@@ -574,8 +691,11 @@ PyInit__speedups(void)
     str_failed = PyUnicode_InternFromString("failed");
     str_subsystem = PyUnicode_InternFromString("subsystem");
     str_put = PyUnicode_InternFromString("_put");
+    str_call = PyUnicode_InternFromString("call");
     one = PyLong_FromLong(1);
-    if (!str_send_slow || !str_send_durable || !str_failed || !str_subsystem || !str_put || !one) {
+    not_started = PyObject_New(PyObject, &PyBaseObject_Type);
+    if (!str_send_slow || !str_send_durable || !str_failed || !str_subsystem || !str_put
+            || !str_call || !one || !not_started) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&speedups_module);
@@ -585,7 +705,8 @@ PyInit__speedups(void)
     if (PyModule_AddObjectRef(m, "MessageCore", (PyObject *)&MessageCoreType) < 0
             || PyModule_AddObjectRef(m, "RouteCore", (PyObject *)&RouteCoreType) < 0
             || PyModule_AddObjectRef(m, "KernelCore", (PyObject *)&KernelCoreType) < 0
-            || PyModule_AddObjectRef(m, "DONE", done_singleton) < 0) {
+            || PyModule_AddObjectRef(m, "DONE", done_singleton) < 0
+            || PyModule_AddObjectRef(m, "NOT_STARTED", not_started) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -49,6 +50,7 @@ Hook = Callable[[], Any]
 _set = _current.set
 _now = perf_counter_ns
 _UNTIMED = LATENCY_SAMPLE - 1  # calls & _UNTIMED == 0: time this one
+_NOT_STARTED = None if _speedups is None else _speedups.NOT_STARTED
 
 
 class _PyRouteCore:
@@ -286,23 +288,14 @@ class Subsystem:
         assert inbox is not None
         recv_many = inbox.recv_many
         size = self.batch_size
+        handle = _handle_batch if _speedups is None else _handle_batch_c
         while True:
             try:
                 batch = await recv_many(size)
             except EndOfChannel:
                 return
             try:
-                for msg, route in batch:
-                    _set(msg)  # this task's own context: no need to restore it
-                    n = route.calls
-                    t0 = 0 if n & _UNTIMED else _now()
-                    try:
-                        await route.call(msg)
-                    except Exception as exc:
-                        route.failed(msg, exc)
-                    route.calls += 1
-                    if t0:
-                        route.hist[(_now() - t0).bit_length()] += 1
+                await handle(batch)
             finally:
                 self._handled += len(batch)
                 batch.clear()  # do not keep the last batch's messages alive while idle
@@ -338,6 +331,58 @@ class Subsystem:
             handled=self._handled,
             routes=len(self.routes),
         )
+
+
+async def _handle_batch(batch: list[tuple[Message, Route]]) -> None:
+    """A worker's batch, one message after the other (pure Python; see _handle_batch_c)."""
+    for msg, route in batch:
+        _set(msg)  # the worker task's own context: no need to restore it
+        t0 = route.start()
+        try:
+            await route.call(msg)
+        except Exception as exc:
+            route.failed(msg, exc)
+        route.done(t0)
+
+
+async def _handle_batch_c(batch: list[tuple[Message, Route]]) -> None:
+    """The same with the C runner: handlers that finish without suspending run in one C loop;
+    one that suspends is finished here, then the runner goes on after it."""
+    run_ready = _speedups.run_ready
+    i = 0
+    while True:
+        left = run_ready(batch, i)
+        if left is None:
+            return
+        i, awaitable, pending, t0 = left
+        msg, route = batch[i]
+        try:
+            if pending is _NOT_STARTED:
+                await awaitable
+            else:
+                await _resume(awaitable, pending)
+        except Exception as exc:
+            route.failed(msg, exc)
+        route.done(t0)
+        i += 1
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Finish a coroutine whose first step already ran (and yielded ``pending``) in C."""
+    while True:
+        try:
+            value = yield pending
+        except BaseException as exc:  # cancellation included: forward it
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                pending = coro.send(value)
+            except StopIteration as stop:
+                return stop.value
 
 
 def _awaiting(handler: Handler) -> Callable[[Message], Awaitable[Any]]:

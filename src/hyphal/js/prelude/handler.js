@@ -1,0 +1,63 @@
+// hyphal prelude, part 5: HTTP handler glue. The host calls __hyphal_handle(method, url, path,
+// queryJSON, headersJSON, body) with primitives only. The answer is a string:
+//   "R" + encoded response   the response is ready, the outbox is empty (see encode)
+//   "O" + encoded response   ready, and the outbox has output to drain
+//   "P" + id                                      the handler returned a pending promise;
+//                                                 poll __hyphal_handler_result(id) after jobs
+(function (H) {
+  "use strict";
+  const G = globalThis;
+  function HandlerRequest(method, url, path, query, headers, body) {
+    this.method = method; this.url = url; this.path = path;
+    this._query = query; this._headers = headers; this.body = body;
+  }
+  Object.defineProperties(HandlerRequest.prototype, {
+    query: { get() { const q = JSON.parse(this._query); Object.defineProperty(this, "query", { value: q }); return q; } },
+    headers: { get() { const h = new Headers(JSON.parse(this._headers)); Object.defineProperty(this, "headers", { value: h }); return h; } },
+  });
+  HandlerRequest.prototype.text = function text() { return this.body; };
+  HandlerRequest.prototype.json = function json() { return JSON.parse(this.body); };
+  G.HandlerRequest = HandlerRequest;
+  // kind (R|O, added by the caller), base64 flag (0|1), status (3 digits), headers as
+  // k \x01 v \x01 k \x01 v, \x02, body. Header text cannot contain \x01 or \x02.
+  function encode(response) {
+    if (!(response instanceof Response)) {
+      if (response === undefined || response === null) throw new TypeError("the handler returned no Response (return Response.json(...), Response.text(...) or new Response(...))");
+      response = typeof response === "string" ? Response.text(response) : Response.json(response);
+    }
+    let headers = "";
+    if (response._h === null) {
+      const list = response._hl;
+      for (let i = 0; i < list.length; i++) headers += (i ? "\x01" : "") + list[i][0] + "\x01" + list[i][1];
+    } else {
+      for (const [k, v] of response._h._map) headers += (headers ? "\x01" : "") + k + "\x01" + v;
+    }
+    const status = response.status < 100 ? "000" : `${response.status}`;
+    if (response._text !== null) return "0" + status + headers + "\x02" + response._text;
+    return "1" + status + headers + "\x02" + (response._raw ? H.bytesToB64(response._raw) : "");
+  }
+  let nextPending = 1;
+  const pending = new Map();
+  G.__hyphal_handle = function (method, url, path, query, headers, body) {
+    if (typeof G.handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
+    const result = G.handler(new HandlerRequest(method, url, path, query, headers, body));
+    if (result !== null && typeof result === "object" && typeof result.then === "function") {
+      const id = nextPending++;
+      const slot = { done: false, value: null, error: null };
+      pending.set(id, slot);
+      result.then((r) => { slot.done = true; try { slot.value = encode(r); } catch (e) { slot.error = e; } },
+        (e) => { slot.done = true; slot.error = e; });
+      return `P${id}`;
+    }
+    return (H.hasOutput() ? "O" : "R") + encode(result);
+  };
+  // -> null while pending; "R"/"O" + JSON when done; throws the handler's error.
+  G.__hyphal_handler_result = function (id) {
+    const slot = pending.get(id);
+    if (slot === undefined) throw new Error(`no pending handler call ${id}`);
+    if (!slot.done) return null;
+    pending.delete(id);
+    if (slot.error !== null) throw slot.error;
+    return (H.hasOutput() ? "O" : "R") + slot.value;
+  };
+})(globalThis.__hyphal);

@@ -1,0 +1,111 @@
+"""The QuickJS engine (``quickjs-ng``, import name ``quickjs``): small, fast to start, cheap calls.
+
+Calls go straight into the C extension on the calling thread (about 0.4 µs per call), which is
+what makes QuickJS the default for HTTP handlers. Limits: ``set_time_limit`` bounds the CPU time
+of each entry; ``set_memory_limit`` bounds the runtime's heap. QuickJS reports every script as
+``<input>``; the engine substitutes the file name it was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import _quickjs
+
+from hyphal.js.abc import Engine, EngineName, Primitive
+from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
+
+__all__ = ["QuickJSEngine"]
+
+_STACK_SIZE = 4 * 1024 * 1024
+
+
+class QuickJSEngine(Engine):
+    """A QuickJS context. See :class:`hyphal.js.abc.Engine`."""
+
+    name: ClassVar[EngineName] = "quickjs"
+
+    def __init__(self, *, memory_limit: int | None = None,
+                 time_limit: float | None = None) -> None:
+        super().__init__(memory_limit=memory_limit, time_limit=time_limit)
+        ctx = _quickjs.Context()
+        ctx.set_max_stack_size(_STACK_SIZE)
+        if memory_limit:
+            ctx.set_memory_limit(memory_limit)
+        if time_limit:
+            ctx.set_time_limit(time_limit)
+        self._ctx: Any = ctx
+        self._functions: dict[str, Any] = {}
+        self._filename = "<input>"
+
+    def eval(self, code: str, filename: str = "<eval>") -> Primitive:
+        self.evals += 1
+        if filename != "<eval>":
+            self._filename = filename
+        try:
+            value = self._ctx.eval(code)
+        except _quickjs.JSException as exc:
+            raise self._convert(exc, filename) from None
+        return None if isinstance(value, _quickjs.Object) else value
+
+    def call(self, function: str, *args: Primitive) -> Primitive:
+        self.calls += 1
+        fn = self._functions.get(function)
+        if fn is None:
+            fn = self._functions[function] = self._ctx.get(function)
+        try:
+            value = fn(*args)
+        except _quickjs.JSException as exc:
+            raise self._convert(exc, self._filename) from None
+        return None if isinstance(value, _quickjs.Object) else value
+
+    def function(self, name: str) -> Any:
+        """The engine's own callable: no Python wrapper on the hot path."""
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = self._functions[name] = self._ctx.get(name)
+        return fn
+
+    def error(self, exc: Exception) -> JSError:
+        if isinstance(exc, JSError):
+            return exc
+        return self._convert(exc, self._filename)
+
+    def run_jobs(self) -> None:
+        execute = self._ctx.execute_pending_job
+        try:
+            while execute():
+                pass
+        except _quickjs.JSException as exc:
+            raise self._convert(exc, self._filename) from None
+
+    def memory_used(self) -> int:
+        if self._ctx is None:
+            return 0
+        return int(self._ctx.memory()["memory_used_size"])
+
+    def close(self) -> None:
+        self._functions.clear()
+        self._ctx = None
+
+    def _convert(self, exc: Exception, filename: str) -> JSError:
+        text = str(exc).replace("<input>", filename)
+        if isinstance(exc, _quickjs.StackOverflow) and "call stack" not in text:
+            text = "RangeError: Maximum call stack size exceeded\n" + text
+        first = text.split("\n", 1)[0]
+        if first.startswith("InternalError: interrupted"):
+            return JSLimitError("time", f"script exceeded its time limit of {self.time_limit} s "
+                                        "(raise it with --timeout)")
+        # Out of memory while building the exception leaves a null or uninitialized value.
+        if self.memory_limit and ("out of memory" in first
+                                  or first in ("[uninitialized]", "null")):
+            return JSLimitError("memory", f"script exceeded its memory limit of "
+                                          f"{self.memory_limit} bytes (raise it with --max-memory)")
+        if first.startswith("SyntaxError"):
+            location = text.split("\n")[1].strip() if "\n" in text else ""
+            location = location.removeprefix("at ")
+            return JSSyntaxError(f"{first} ({location})" if location else first, text)
+        if text.endswith("\nundefined"):  # a thrown non-Error value has no stack
+            text = "Uncaught " + text[: -len("\nundefined")]
+            first = text
+        return JSError(first, text.rstrip("\n"))

@@ -1,0 +1,316 @@
+"""Run a JavaScript program on hyphal's event loop: the host side of the loop bridge.
+
+Theory of operation. A :class:`Runtime` owns one engine context with the prelude loaded. The
+prelude keeps the JavaScript side of the event loop (timers, immediates, nextTick); the host
+keeps time and I/O. After the main script (or module graph) has run, the host repeatedly
+
+1. drains the *outbox* returned by the last entry: output to write, host operations to start
+   (``fetch``), cancellations, an exit request;
+2. waits -- on hyphal's running loop -- until the next timer is due or a host operation
+   completes (not at all when immediates are ready);
+3. calls ``__hyphal_step`` with the completed operations, which runs one loop iteration.
+
+When nothing is pending (no referenced timer, no immediate, no operation) the program ends,
+like node. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, a rejected top-level
+module promise or a breached limit -> 1 (the message names the file and line, or the limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from hyphal.js.abc import Engine, EngineName, create_engine
+from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
+from hyphal.js.prelude import prelude_source
+
+__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
+
+logger = logging.getLogger("hyphal.js")
+
+
+def _where(stack: str) -> str:
+    """``file:line`` of the innermost frame in ``stack``, or ``""``."""
+    m = re.search(r"\(?((?:/|file:|\[)[^\s()]*?):(\d+):(\d+)\)?", stack)
+    return f"{m.group(1)}:{m.group(2)}" if m else ""
+
+
+_MEMORY_REFRESH = 0.1
+
+
+def _is_module(path: str, source: str) -> bool:
+    """:func:`hyphal.js.modules.looks_like_module`, without importing the module linker (and
+    compiling its patterns) for the common plain script."""
+    if not path.endswith(".mjs") and not any(w in source for w in ("import", "export", "await")):
+        return False
+    from hyphal.js.modules import looks_like_module
+
+    return looks_like_module(path, source)
+
+
+def _memory(engine: Engine) -> dict[str, int]:
+    used = engine.memory_used()
+    return {"rss": _rss(), "heapUsed": used, "heapTotal": used}
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Host:
+    """The host half of the loop bridge for one engine context: drains the outbox (output,
+    host operations), runs microtask checkpoints the engine cannot run itself, and runs the
+    JavaScript event loop on the running hyphal/asyncio loop (:meth:`run_loop`)."""
+
+    def __init__(self, engine: Engine, stdout: TextIO, stderr: TextIO) -> None:
+        self.engine = engine
+        self.stdout = stdout
+        self.stderr = stderr
+        self._completions: list[list[Any]] = []
+        self._wake: asyncio.Event | None = None
+        self._ops: dict[int, asyncio.Task[None]] = {}
+
+    def drive(self, state_json: Any) -> dict[str, Any]:
+        """Handle the outbox of ``state_json``; while the engine asks for a microtask
+        checkpoint, run the promise jobs and resume."""
+        engine = self.engine
+        while True:
+            state: dict[str, Any] = json.loads(state_json)
+            if state["o"]:
+                self._handle_outbox(state["o"])
+            if state["x"] is not None or not state["j"]:
+                return state
+            engine.run_jobs()
+            state_json = engine.call("__hyphal_resume")
+
+    async def run_loop(self, state: dict[str, Any],
+                       until: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Run the JavaScript event loop from ``state`` until the program exits, nothing is
+        pending, or ``until()`` is true (checked after every iteration)."""
+        engine = self.engine
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        memory_due = loop.time() + _MEMORY_REFRESH
+        while state["x"] is None and not (until is not None and until()):
+            if state["r"] or self._completions:
+                await asyncio.sleep(0)
+            elif (state["t"] >= 0 and state["k"]) or state["p"] or self._ops:
+                await self._wait(state["t"] / 1000 if state["t"] >= 0 else None)
+            elif until is not None:
+                break
+            else:
+                return self.drive(engine.call("__hyphal_finish"))
+            if loop.time() >= memory_due:  # keep process.memoryUsage() roughly current
+                memory_due = loop.time() + _MEMORY_REFRESH
+                engine.call("__hyphal_set_memory", json.dumps(_memory(engine)))
+            completions, self._completions = self._completions, []
+            state = self.drive(engine.call("__hyphal_step",
+                                           json.dumps(completions) if completions else ""))
+        return state
+
+    def cancel_operations(self) -> None:
+        for task in self._ops.values():
+            task.cancel()
+        self._ops.clear()
+
+    async def _wait(self, timeout: float | None) -> None:
+        wake = self._wake
+        assert wake is not None
+        if self._completions:
+            return
+        wake.clear()
+        if timeout is None:
+            await wake.wait()
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await wake.wait()
+        except TimeoutError:
+            pass
+
+    def _handle_outbox(self, outbox: list[list[Any]]) -> None:
+        for message in outbox:
+            kind = message[0]
+            if kind == "w":
+                (self.stdout if message[1] == 1 else self.stderr).write(message[2])
+            elif kind == "c":
+                task = self._ops.pop(message[1], None)
+                if task is not None:
+                    task.cancel()
+            else:
+                self._start_op(kind, message[1], message[2])
+        self.flush()
+
+    def _start_op(self, kind: str, op_id: int, payload: Any) -> None:
+        if kind == "f":
+            from hyphal.js.fetch import perform_fetch
+
+            coro = perform_fetch(payload)
+        else:
+            self._complete(op_id, False, {"message": f"unknown host operation {kind!r}"})
+            return
+
+        async def run() -> None:
+            try:
+                result = await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # delivered to JavaScript as a rejection
+                logger.debug("host operation %s %d failed: %r", kind, op_id, exc)
+                self._complete(op_id, False, {"message": str(exc) or type(exc).__name__,
+                                              "name": type(exc).__name__})
+            else:
+                self._complete(op_id, True, result)
+            finally:
+                self._ops.pop(op_id, None)
+
+        self._ops[op_id] = asyncio.get_running_loop().create_task(run())
+
+    def _complete(self, op_id: int, ok: bool, value: Any) -> None:
+        self._completions.append([op_id, ok, value])
+        if self._wake is not None:
+            self._wake.set()
+
+    def flush(self) -> None:
+        for stream in (self.stdout, self.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str],
+                 main: str = "<input>") -> None:
+    """Evaluate the prelude in ``engine`` and configure ``process``; ``main`` names the main
+    script in stacks where the engine cannot."""
+    engine.eval(prelude_source(), "hyphal:prelude")
+    engine.call("__hyphal_configure", json.dumps({
+        "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(), "main": main,
+        "platform": sys.platform, "memory": _memory(engine),
+    }))
+
+
+class Runtime:
+    """One JavaScript program on one engine context.
+
+    ``stdout``/``stderr`` receive the program's console output (default: the process's).
+    ``engine_factory`` hands over an already started engine (``hyphal run`` starts V8 on a
+    thread while it imports the rest).
+    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
+    return the exit code. The context is closed when they return.
+    """
+
+    def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
+                 time_limit: float | None = None, argv: list[str] | None = None,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 env: dict[str, str] | None = None,
+                 engine_factory: Callable[[], Engine] | None = None) -> None:
+        self.engine_name = engine
+        self._engine_factory = engine_factory
+        self.memory_limit = memory_limit
+        self.time_limit = time_limit
+        self.argv = list(argv or [])
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.env = dict(os.environ if env is None else env)
+
+    async def run_file(self, path: str) -> int:
+        """Run the script or module at ``path``; return the exit code."""
+        path = os.path.abspath(path)  # noqa: ASYNC240 - a local script, read once at start
+        try:
+            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
+                source = f.read()
+        except OSError as exc:
+            self.stderr.write(f"hyphal: cannot open {path}: {exc.strerror}\n")
+            return 1
+        if source.startswith("#!"):
+            source = "//" + source[2:]
+        return await self.run_source(source, path, module=_is_module(path, source))
+
+    async def run_source(self, source: str, filename: str = "[eval]", *,
+                         module: bool = False) -> int:
+        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
+        code."""
+        try:
+            if self._engine_factory is not None:
+                engine, self._engine_factory = self._engine_factory(), None
+            else:
+                engine = create_engine(self.engine_name, memory_limit=self.memory_limit,
+                                       time_limit=self.time_limit)
+        except (ImportError, OSError) as exc:
+            self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
+            return 1
+        host = Host(engine, self.stdout, self.stderr)
+        try:
+            return await self._run(host, source, filename, module)
+        except JSLimitError as exc:
+            host.flush()
+            self.stderr.write(f"hyphal: {exc}\n")
+            return 1
+        finally:
+            host.cancel_operations()
+            engine.close()
+            host.flush()
+
+    async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
+        engine = host.engine
+        script = [filename] if filename != "[eval]" else []
+        try:
+            load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
+                         main=filename)
+            if module:
+                from hyphal.js.modules import link
+
+                for mod in link(filename, source):
+                    engine.eval(mod.code, mod.path)
+                state = host.drive(engine.call("__hyphal_start_modules", filename))
+            else:
+                engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
+                state = host.drive(engine.call("__hyphal_after_main"))
+            state = await host.run_loop(state)
+        except JSLimitError:
+            drain(host)
+            raise
+        except JSError as exc:
+            drain(host)
+            try:
+                code = engine.call("__hyphal_exit_code")
+            except JSError:
+                code = None
+            if isinstance(code, int):  # process.exit() unwinding the main script
+                return code
+            host.flush()
+            report_error(exc, self.stderr)
+            return 1
+        code = state["x"]
+        return int(code) if code is not None else 0
+
+
+def drain(host: Host) -> None:
+    """Write out what the program printed before an error stopped it (best effort: a context
+    stopped by a limit may refuse to run even that)."""
+    try:
+        host.drive(host.engine.call("__hyphal_state"))
+    except JSError:
+        pass
+
+
+def report_error(exc: JSError, stderr: TextIO) -> None:
+    """Print an uncaught error like node: ``file:line``, then the stack."""
+    stack = exc.js_stack.replace("hyphal:prelude", "node:internal")
+    where = _where(stack)
+    text = f"{where}\n{stack}" if where and not stack.startswith(where) else stack
+    if isinstance(exc, JSSyntaxError):
+        text = f"{exc}"
+    stderr.write(text.rstrip("\n") + "\n")

@@ -1,0 +1,28 @@
+console.log('hello', 'world', 42, true, null, undefined);
+console.log(-0, 0, 1.5, 1e21, NaN, -Infinity, 10n);
+console.log([1, 'two', [3, [4, [5, [6]]]]]);
+console.log({ a: 1, b: 'str', c: [1, 2], d: { e: { f: { g: 1 } } } });
+console.log(['it\'s', 'say "hi"', 'both \' and "', 'tab\there', 'nl\nthere']);
+console.log({ 'key-with-dash': 1, valid_key: 2, 3: 'three', [Symbol('sym')]: 4 });
+console.log([], {}, [[]], [{}], new Map(), new Set());
+console.log(Array.from({ length: 12 }, (_, i) => i * 11));
+console.log(Array.from({ length: 120 }, (_, i) => i));
+console.log(['apple', 'banana', 'cherry', 'date', 'elderberry', 'fig', 'grape', 'honeydew']);
+console.log({ long: 'x'.repeat(60), longer: 'y'.repeat(40), nested: { arr: [1, 2, 3], deep: { x: 1 } } });
+console.log(new Map([['a', 1], ['b', { c: [1, 2] }]]), new Set([1, 'two', [3]]));
+console.log([1, , 3, , , 6]);
+console.log(function named() {}, () => {}, class Foo {}, async function af() {}, function* g() {});
+console.log(new Date(0), /ab+c/gi, new Uint8Array([1, 2, 3]), new ArrayBuffer(3));
+console.log(new Number(1), new String('s'), new Boolean(false));
+class Point { constructor(x, y) { this.x = x; this.y = y; } }
+console.log(new Point(1, 2), [new Point(3, 4)], Object.create(null));
+const circular = { name: 'loop' }; circular.self = circular; circular.list = [circular];
+console.log(circular);
+console.log('%s is %d years and %i days, %f%%', 'Ann', 42.5, 7.9, 1.25);
+console.log('%o and %O and %j', { a: [1] }, { b: { c: {} } }, { d: 1 });
+console.log('%c styled', 'color: red', 'extra', 1);
+console.info('info'); console.debug('debug');
+console.error('to stderr');
+console.log({ getter: Object.defineProperty({}, 'g', { get() { return 1; }, enumerable: true }) });
+console.log([{ id: 1, name: 'a', tags: ['x', 'y'] }, { id: 2, name: 'b', tags: [] }]);
+console.log('%s', { deep: { er: 1 } }, [1, [2, [3, [4]]]]);

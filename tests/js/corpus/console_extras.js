@@ -1,0 +1,18 @@
+console.table([{ a: 1, b: 'x' }, { a: 2, c: true }]);
+console.table([1, 2, 'three']);
+console.table({ r1: { x: 1 }, r2: { y: [1, 2, 3, 4] } });
+console.table([{ a: 1, b: 2 }], ['a']);
+console.count(); console.count(); console.count('x'); console.countReset(); console.count();
+console.group('Group A');
+console.log('inside');
+console.group();
+console.log({ nested: true });
+console.groupEnd();
+console.groupEnd();
+console.log('outside');
+console.assert(true, 'never');
+console.assert(false, 'shown on stderr');
+console.dir({ a: { b: { c: { d: 1 } } } }, { depth: 0 });
+console.dir({ a: { b: { c: { d: 1 } } } }, { depth: null });
+console.time('t');
+console.log(typeof console.timeEnd);

@@ -1,0 +1,2 @@
+export const lazy = 'loaded lazily';
+export default 42;

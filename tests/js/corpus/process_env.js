@@ -1,0 +1,13 @@
+console.log(Array.isArray(process.argv), process.argv.length >= 2, process.argv.slice(2));
+console.log(typeof process.env.PATH, process.env.HYPHAL_CORPUS_VAR);
+const [s, ns] = process.hrtime();
+console.log(typeof s, typeof ns, typeof process.hrtime.bigint());
+const d = process.hrtime([s, ns]);
+console.log(d[0] >= 0 && d[1] >= 0);
+console.log(typeof performance.now(), performance.now() >= 0, typeof Date.now());
+const mem = process.memoryUsage();
+console.log(Object.keys(mem).sort(), mem.rss > 0);
+process.nextTick((a, b) => console.log('tick args', a, b), 1, 2);
+process.on('exit', (code) => console.log('exit event', code));
+console.log(typeof process.platform, typeof process.pid, typeof process.cwd());
+process.exitCode = 3;

@@ -1,0 +1,33 @@
+const te = new TextEncoder();
+const bytes = te.encode('héllo €😀');
+console.log(bytes.length, bytes.slice(0, 4), new TextDecoder().decode(bytes));
+console.log(btoa('hello world'), atob('aGVsbG8gd29ybGQ='));
+const original = { a: [1, { b: new Date(86400000) }], m: new Map([[1, { x: 2 }]]), s: new Set([1]) };
+const copy = structuredClone(original);
+console.log(copy, copy.a !== original.a, copy.a[1].b instanceof Date);
+try { structuredClone({ f() {} }); } catch (e) { console.log(e.name); }
+const u = new URL('https://user:pw@Example.com:8080/a/b/../c?x=1&y=two#frag');
+console.log(u.href, u.origin, u.host, u.hostname, u.port, u.pathname, u.search, u.hash, u.username);
+u.searchParams.append('z', 'a b&c');
+u.pathname = '/new path';
+console.log(u.href, u.searchParams.get('y'), [...u.searchParams.keys()]);
+console.log(new URL('../d?q=1', 'http://h.com/a/b/c').href, new URL('/x', 'https://h.com:443/a').href, new URL('http://h.com').pathname);
+const p = new URLSearchParams('a=1&b=x+y&a=2&c=%20');
+p.set('d', 'é'); p.delete('c'); p.sort();
+console.log(p.toString(), p.getAll('a'), p.get('b'), p.has('c'), p.size);
+console.log(new URLSearchParams({ q: 'search term', n: 5 }).toString(), new URLSearchParams([['k', 'v']]).get('k'));
+const h = new Headers({ 'Content-Type': 'text/plain' });
+h.append('X-Multi', 'a'); h.append('x-multi', 'b');
+console.log(h.get('content-type'), h.get('X-MULTI'), h.has('missing'), [...h.keys()]);
+const ac = new AbortController();
+ac.signal.addEventListener('abort', () => console.log('aborted with', ac.signal.reason.name));
+ac.abort();
+console.log(ac.signal.aborted);
+const r = new Response('{"x":1}', { status: 201, headers: { 'X-A': '1' } });
+console.log(r.status, r.ok, r.headers.get('x-a'));
+r.json().then((v) => console.log('json body', v));
+Response.json({ ok: true }).text().then((t) => console.log('text body', t));
+console.log(URL.canParse('http://x'), URL.canParse('no scheme'));
+try { new URL('not a url'); } catch (e) { console.log(e.name, e.code); }
+const req = new Request('http://example.com/path', { method: 'post', body: 'data' });
+console.log(req.method, req.url, req.headers.get('content-type'));
