@@ -15,7 +15,7 @@ A reply is ``[0, result]``, ``[1, error_type_name, error_message]`` for a failed
 
 MessagePack through ``msgspec`` was chosen by measurement: for a small dict body the envelope
 is 86 bytes (orjson: 115), encodes as fast as orjson and decodes 1.5x faster, and it carries
-``bytes`` bodies natively. Bodies may hold ``None``, ``bool``, ``int``, ``float``, ``str``,
+``bytes`` bodies natively. Bodies may hold ``None``, ``bool``, ``int`` (64-bit), ``float``, ``str``,
 ``bytes``, lists/tuples (they arrive as lists), dicts, dataclasses, datetimes and UUIDs; anything
 else raises :class:`UnserializableBody` at the sender.
 """

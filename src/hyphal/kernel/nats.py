@@ -14,9 +14,7 @@ Theory of operation
   serving the same pattern shares the work and each ``send``/``request`` reaches exactly one of
   them. ``subscribe(pattern)`` subscribes without a group under the ``_hpub.<origin>`` prefix,
   so every node gets every ``publish``; a node skips its own publishes (``origin`` is random
-  per transport), which its kernel has already delivered locally. (NATS's ``no_echo`` would
-  do the same, but with it nats-server 2.10+ now and then answers a request with "no
-  responders" although a responder is subscribed.)
+  per transport), which its kernel has already delivered locally.
 - A message crosses as the MessagePack envelope of :mod:`hyphal.kernel.envelope`; a request's
   reply carries the result or the handler's error (type name and message) back. Requests are
   answered in a task of their own (spawned eagerly: one that finishes without suspending costs
@@ -44,7 +42,10 @@ Theory of operation
 Limits: NATS cannot tell a publisher whether anybody received a message, so a remote ``send``
 to a path no node serves is lost silently (``request`` raises :class:`NoRoute`; use
 ``durable=True`` to keep messages until a node serves them). Nodes serving *different*
-overlapping patterns may both handle a message matching both.
+overlapping patterns may both handle a message matching both. A freshly started nats-server
+now and then answers a request with "no responders" although a responder is subscribed (raw
+nats-py sees it too), so that answer is retried three times within 160 ms before it becomes
+:class:`NoRoute`.
 """
 
 from __future__ import annotations
