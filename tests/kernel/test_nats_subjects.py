@@ -88,8 +88,8 @@ def test_replies_carry_results_and_errors() -> None:
         decode_reply(encode_result(object()))
 
 
-@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=5), st.binary(max_size=5)),
-                min_size=1, max_size=100))
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=5),
+                          st.binary(max_size=5)), min_size=1, max_size=100))
 def test_batches_carry_every_message_in_order(bodies: list[object]) -> None:
     sent = [Message("a://b", body) for body in bodies]
     data = encode_batch([encode_message(m) for m in sent]) if len(sent) > 1 else (
