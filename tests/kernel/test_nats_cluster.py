@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import hyphal
-from hyphal.kernel import Kernel
+from hyphal.kernel import Kernel, NoRoute
 from hyphal.kernel.nats import NatsTransport
 from hyphal.kernel.nats_server import NatsServer
 
@@ -95,6 +95,31 @@ async def test_three_nodes_split_sends_and_answer_requests(nodes: Nodes) -> None
     assert all(counts.values()), counts  # every node took a share
     assert "drained and stopped" in nodes.stop("n1")
 
+
+
+async def test_nodes_come_back_after_a_server_restart_mid_stream(
+        nodes: Nodes, nats_server: NatsServer) -> None:
+    nodes.start("n1")
+    nodes.start("n2")
+    client = Kernel(NatsTransport(nodes.url, node="client", durable=False))
+    answers: list[str] = []
+    failures: list[str] = []
+    async with client:
+        for _ in range(20):
+            answers.append(await client.request("who://am-i", timeout=2))
+        nats_server.restart()  # same port and store; every connection drops
+        deadline = time.monotonic() + 20
+        after: set[str] = set()
+        while after != {"n1", "n2"} and time.monotonic() < deadline:
+            start = time.monotonic()
+            try:
+                after.add(await client.request("who://am-i", timeout=0.5))
+            except (TimeoutError, NoRoute) as exc:  # while the nodes reconnect
+                failures.append(type(exc).__name__)
+                await hyphal.sleep(0.05)
+            assert time.monotonic() - start < 2  # an error, never a hang
+    assert set(answers) == {"n1", "n2"}
+    assert after == {"n1", "n2"}  # both nodes serve again, their subscriptions restored
 
 async def test_killed_node_loses_no_durable_message(nodes: Nodes) -> None:
     nodes.start("n1", delay=0.02)
