@@ -105,6 +105,9 @@ _LAZY: dict[str, str] = {
     "LocalTransport": "hyphal.kernel",
     "Transport": "hyphal.kernel",
     "current_message": "hyphal.kernel",
+    "NatsTransport": "hyphal.kernel.nats",
+    "ActorPlacement": "hyphal.kernel.placement",
+    "UnserializableBody": "hyphal.kernel.envelope",
     "JSError": "hyphal.js.errors",
     "JSLimitError": "hyphal.js.errors",
 }
@@ -134,6 +137,9 @@ if TYPE_CHECKING:
     from hyphal.kernel import Subsystem as Subsystem
     from hyphal.kernel import Transport as Transport
     from hyphal.kernel import current_message as current_message
+    from hyphal.kernel.envelope import UnserializableBody as UnserializableBody
+    from hyphal.kernel.nats import NatsTransport as NatsTransport
+    from hyphal.kernel.placement import ActorPlacement as ActorPlacement
 
 
 def __getattr__(name: str) -> Any:

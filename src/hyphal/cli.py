@@ -15,6 +15,8 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("hyphal.bench._cli", "bench"),
     "serve": ("hyphal.http._cli", "serve"),
+    "nats": ("hyphal.kernel._cli", "nats"),
+    "node": ("hyphal.kernel._cli", "node"),
     "run": ("hyphal.js.cli", "run"),
 }
 """Subcommand -> (module, attribute) of its ``click.Command``; imported on use."""

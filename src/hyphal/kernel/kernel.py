@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,9 @@ class DeadLetter:
     reason: str
 
 
-def _make_transport(spec: str | Transport) -> Transport:
+def _make_transport(spec: str | Transport | None, node: str | None = None) -> Transport:
+    if spec is None:
+        spec = os.environ.get("HYPHAL_TRANSPORT") or "local"
     if isinstance(spec, Transport):
         return spec
     if not isinstance(spec, str):
@@ -101,7 +104,8 @@ def _make_transport(spec: str | Transport) -> Transport:
     except ImportError as exc:
         raise ValueError(
             f"transport {spec!r} needs {module}, which this hyphal version does not have") from exc
-    transport: Transport = cls() if scheme == "local" else cls(spec)
+    node = node or os.environ.get("HYPHAL_NODE") or None
+    transport: Transport = cls() if scheme == "local" else cls(spec, node=node)
     return transport
 
 
@@ -132,8 +136,12 @@ class _PyKernelCore:
                    ) -> Awaitable[None]:
         raise NotImplementedError
 
+    def _send_durable(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                      ) -> Awaitable[None]:
+        raise NotImplementedError
+
     def send(self, path: str | Message, body: Any = None, *,
-             meta: dict[str, Any] | None = None) -> Awaitable[None]:
+             meta: dict[str, Any] | None = None, durable: bool = False) -> Awaitable[None]:
         """Deliver one message to the handler of its path, fire-and-forget.
 
         ``await kernel.send("users://profile/42", {...})``; ``path`` may also be a
@@ -141,7 +149,14 @@ class _PyKernelCore:
         its subsystem (waiting for room, or raising :class:`hyphal.WouldBlock`, when the inbox
         is full -- see :class:`Subsystem`). A handler's error is counted and logged, not
         raised. No route: a dead letter (or the transport's, when it reaches other kernels).
+
+        ``durable=True`` (on a transport that persists messages, like NATS with JetStream):
+        the message is stored before this returns and handled by a kernel serving its path --
+        this one or another -- at least once, even if that kernel crashes while handling it.
+        A kernel without a network transport delivers it as usual.
         Raises ``ValueError`` for a malformed path and ``RuntimeError`` when not running."""
+        if durable:
+            return self._send_durable(path, body, meta)
         hit = self._fast.get(path)  # type: ignore[arg-type]
         if hit is None:
             return self._send_slow(path, body, meta)
@@ -176,15 +191,18 @@ class Kernel(_KernelCore):
         async with kernel:
             print(await kernel.request("users://profile/7"))
 
-    ``transport``: ``"local"`` (the default: this process only), or a
+    ``transport``: ``"local"`` (this process only), ``"nats://host:port"`` (kernels on many
+    processes and machines, see :mod:`hyphal.kernel.nats`), or a
     :class:`~hyphal.kernel.abc.Transport` (e.g. ``LocalTransport(hub)`` to join other kernels
-    in this process). ``request_timeout`` is the default ``timeout`` of :meth:`request`;
-    ``dead_letter_history`` how many dead letters :meth:`dead_letters` keeps.
+    in this process); the default is ``$HYPHAL_TRANSPORT``, else ``"local"``. ``node`` names
+    this kernel on a network transport (default ``host-pid``). ``request_timeout`` is the
+    default ``timeout`` of :meth:`request`; ``dead_letter_history`` how many dead letters
+    :meth:`dead_letters` keeps.
     """
 
-    def __init__(self, transport: str | Transport = "local", *,
+    def __init__(self, transport: str | Transport | None = None, *, node: str | None = None,
                  request_timeout: float | None = 30.0, dead_letter_history: int = 100) -> None:
-        self._transport = _make_transport(transport)
+        self._transport = _make_transport(transport, node)
         self.request_timeout = request_timeout
         self._routes: RouteTable[Route] = RouteTable(unique=True)
         self._subs: RouteTable[Route] = RouteTable(unique=False)
@@ -197,6 +215,7 @@ class Kernel(_KernelCore):
         self._published = 0
         self._dead_count = 0
         self._remote_sent = 0
+        self._remote_paths: set[str] = set()  # paths sent to the transport: no local route
         self._dead: deque[DeadLetter] = deque(maxlen=dead_letter_history)
 
     def __repr__(self) -> str:
@@ -293,6 +312,7 @@ class Kernel(_KernelCore):
                 route.compile(chain)
 
     def _add_route(self, route: Route) -> None:
+        self._remote_paths.clear()
         table = self._routes if route.kind == "route" else self._subs
         table.add(route.pattern, route)
         route.compile(tuple(self._middleware))
@@ -484,6 +504,13 @@ class Kernel(_KernelCore):
 
     def _send_slow(self, path: str | Message, body: Any, meta: dict[str, Any] | None
                    ) -> Awaitable[None]:
+        if path in self._remote_paths and self._running:  # known to have no local route
+            msg = Message(path, body, meta)
+            if self._transport.confirms_send:
+                return self._send_remote(msg)
+            self._remote_sent += 1
+            sent: Awaitable[Any] = self._transport.send(msg)
+            return sent
         if type(path) is Message:  # a ready message to a recently seen path: still one lookup
             hit = self._fast.get(path.path)
             if hit is not None:
@@ -497,6 +524,8 @@ class Kernel(_KernelCore):
         route = self._resolve(msg)
         if route is None:
             if self._transport.remote:
+                if isinstance(path, str) and len(self._remote_paths) < 4096:
+                    self._remote_paths.add(path)
                 return self._send_remote(msg)
             self._dead_letter(msg, "no route")
             return _DELIVERED
@@ -505,9 +534,22 @@ class Kernel(_KernelCore):
             return _DELIVERED
         return route.subsystem._put((msg, route))
 
+    def _send_durable(self, path: str | Message, body: Any, meta: dict[str, Any] | None
+                      ) -> Awaitable[None]:
+        return self._durable(self._message(path, body, meta))
+
+    async def _durable(self, msg: Message) -> None:
+        if not self._running:
+            raise self._not_running()
+        if not self._transport.remote:
+            await self._send_slow(msg, None, None)
+            return
+        self._remote_sent += 1
+        await self._transport.send_durable(msg)
+
     async def _send_remote(self, msg: Message) -> None:
         self._remote_sent += 1
-        if not await self._transport.send(msg):
+        if await self._transport.send(msg) is False:
             self._dead_letter(msg, "no route here or on the transport")
 
     def _invoke(self, route: Route, msg: Message) -> Any:
@@ -558,9 +600,14 @@ class Kernel(_KernelCore):
         if timeout is _DEFAULT:
             timeout = self.request_timeout
         msg = self._message(path, body, meta)
+        if msg.path in self._remote_paths and self._running:  # known to have no local route
+            self._requests += 1
+            return await self._request_remote(msg, timeout)
         route = self._resolve(msg)
         self._requests += 1
         if route is None:
+            if self._transport.remote and len(self._remote_paths) < 4096:
+                self._remote_paths.add(msg.path)
             return await self._request_remote(msg, timeout)
         return await self._call(route, msg, timeout)
 

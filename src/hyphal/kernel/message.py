@@ -42,6 +42,12 @@ _current: contextvars.ContextVar[Message | None] = contextvars.ContextVar(
 _current_get = _current.get
 
 
+def format_id(ts: float, node: str, seq: int) -> str:
+    """The id of the message created at ``ts`` as number ``seq`` in the process ``node``
+    (see the module docs); transports use it to rebuild ids they carried as parts."""
+    return f"{int(ts * 1000):012x}{node}{seq:010x}"
+
+
 def current_message() -> Message | None:
     """The message whose handler is running in this context, or ``None``."""
     return _current.get()
@@ -137,7 +143,7 @@ class Message(_MessageCore):
         try:
             return self._id
         except AttributeError:
-            self._id = f"{int(self.ts * 1000):012x}{_NODE}{self._seq:010x}"
+            self._id = format_id(self.ts, _NODE, self._seq)
             return self._id
 
     @property
