@@ -254,3 +254,31 @@ async def test_to_thread_runs_blocking_work() -> None:
 
     name = await hyphal.to_thread(lambda: threading.current_thread().name)
     assert name != threading.current_thread().name
+
+
+async def test_anyio_scopes_inside_children_see_one_task() -> None:
+    """anyio (and so httpx) remembers the task a cancel scope was entered in; a child that
+    enters one in its eager first step and leaves it after suspending must look like one
+    task throughout -- and anyio's own timeouts must still cancel it."""
+    import anyio
+
+    async def calm() -> str:
+        with anyio.fail_after(5):
+            await hyphal.sleep(0.01)
+        return "finished"
+
+    async def timed_out() -> str:
+        with anyio.move_on_after(0.01) as scope:
+            await hyphal.sleep(5)
+        return "moved on" if scope.cancelled_caught else "slept"
+
+    async def nested() -> str:
+        async with anyio.create_task_group() as inner:
+            inner.start_soon(anyio.sleep, 0.01)
+        return "nested"
+
+    async with hyphal.TaskGroup() as tg:
+        a = tg.spawn(calm)
+        b = tg.spawn(timed_out)
+        c = tg.spawn(nested)
+    assert (a.result(), b.result(), c.result()) == ("finished", "moved on", "nested")

@@ -8,10 +8,15 @@ in a copy of the caller's context, with the new handle installed as the loop's c
 child that finishes without ever suspending -- the common case for small work -- costs no
 ``asyncio.Task`` and no loop iteration: its handle is complete when ``spawn`` returns.
 
-A child that does suspend is handed to a real ``asyncio.Task``. The task drives a tiny generator
-(``_resume``) that first re-yields the future the child was waiting on, then delegates with
-``yield from``. The generator is primed before the task sees it, so a cancellation that arrives
-before the task's first step is forwarded into the child instead of being lost.
+A child that does suspend is handed to a real ``asyncio.Task``, which drives a small generator
+(:func:`resume_as`): it re-yields the future the child was waiting on, and runs each later step
+of the child with the *handle* installed as the current task again. So the child sees one
+current task for its whole life -- libraries that remember the task they were entered in
+(anyio's cancel scopes, which httpx uses) find the same object when they exit. The handle
+forwards ``cancel``/``cancelling``/``uncancel`` and the ``_must_cancel``/``_fut_waiter``
+attributes to the driving task. The generator is primed before the task sees it, so a
+cancellation that arrives before the task's first step is forwarded into the child instead of
+being lost.
 
 Failure semantics follow ``asyncio.TaskGroup``: the first child error cancels the siblings and
 the body; when every child has finished, ``__aexit__`` raises an ``ExceptionGroup`` holding all
@@ -34,7 +39,7 @@ from hyphal._core.stats import counters
 _enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._enter_task
 _leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._leave_task
 
-__all__ = ["TaskGroup", "TaskHandle"]
+__all__ = ["TaskGroup", "TaskHandle", "resume", "resume_as"]
 
 T = TypeVar("T")
 _current_task = asyncio.current_task
@@ -44,28 +49,57 @@ _PENDING, _FINISHED, _FAILED, _CANCELLED = range(4)
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
-    """Continue a coroutine whose first step already ran eagerly and yielded ``pending``."""
-    try:
-        yield  # priming point: the handle advances us here before the Task takes over
-    except BaseException as exc:  # cancelled before the task's first step
-        if isinstance(pending, asyncio.Future):
-            pending.cancel()
-        try:
-            pending = coro.throw(exc)
-        except StopIteration as stop:
-            return stop.value
+def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Finish, in the awaiting task, a coroutine whose first step already ran elsewhere and
+    yielded ``pending`` (a cancellation is forwarded into it)."""
     while True:
         try:
-            yield pending
+            value = yield pending
         except BaseException as exc:
             try:
                 pending = coro.throw(exc)
             except StopIteration as stop:
                 return stop.value
-            continue
-        break
-    return (yield from coro)
+        else:
+            try:
+                pending = coro.send(value)
+            except StopIteration as stop:
+                return stop.value
+
+
+@types.coroutine
+def resume_as(handle: TaskHandle[Any], loop: asyncio.AbstractEventLoop,
+              coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Continue a coroutine whose first step ran eagerly as ``handle`` and yielded
+    ``pending``; every later step runs with ``handle`` as the current task again.
+
+    Prime it (``next(gen)``) before a task drives it: a cancellation thrown in before the
+    task's first step is then forwarded into the coroutine.
+    """
+    error: BaseException | None = None
+    try:
+        yield  # priming point
+    except BaseException as exc:  # cancelled before the driving task's first step
+        if isinstance(pending, asyncio.Future):
+            pending.cancel()
+        error = exc
+    while True:
+        if error is None:
+            try:
+                yield pending
+            except BaseException as exc:
+                error = exc
+        driver = _current_task(loop)
+        _leave_task(loop, driver)
+        _enter_task(loop, handle)
+        try:
+            pending = coro.send(None) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            error = None
+            _leave_task(loop, handle)
+            _enter_task(loop, driver)
 
 
 async def _await(awaitable: Awaitable[T]) -> T:
@@ -80,7 +114,7 @@ class TaskHandle(Generic[T]):
     ``CancelledError`` if it was cancelled.
     """
 
-    __slots__ = ("__weakref__", "_cancels", "_exc", "_group", "_must_cancel", "_result",
+    __slots__ = ("__weakref__", "_cancel_pending", "_cancels", "_exc", "_group", "_result",
                  "_state", "_task", "_waiters", "name")
 
     def __init__(self, group: TaskGroup | None, name: str | None) -> None:
@@ -91,7 +125,7 @@ class TaskHandle(Generic[T]):
         self._task: asyncio.Task[Any] | None = None
         self._waiters: list[asyncio.Future[None]] | None = None
         self._cancels = 0
-        self._must_cancel = False
+        self._cancel_pending = False
         self.name = name
 
     def __repr__(self) -> str:
@@ -116,8 +150,21 @@ class TaskHandle(Generic[T]):
         if self._task is not None:
             return self._task.cancel(msg)
         self._cancels += 1
-        self._must_cancel = True
+        self._cancel_pending = True
         return True
+
+    @property
+    def _must_cancel(self) -> bool:  # read by anyio's cancel scopes, like asyncio.Task's
+        task: Any = self._task
+        return task._must_cancel if task is not None else self._cancel_pending
+
+    @property
+    def _fut_waiter(self) -> Any:  # likewise
+        task: Any = self._task
+        return task._fut_waiter if task is not None else None
+
+    def get_coro(self) -> Any:
+        return self._task.get_coro() if self._task is not None else None
 
     def cancelling(self) -> int:
         return self._task.cancelling() if self._task is not None else self._cancels
@@ -308,11 +355,11 @@ class TaskGroup:
             _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
-        driver = _resume(coro, pending)
+        driver = resume_as(handle, loop, coro, pending)
         driver.send(None)  # prime: a cancellation before the first step is forwarded
         task = loop.create_task(driver, name=name, context=ctx)
         handle._task = task
-        if handle._must_cancel:
+        if handle._cancel_pending:
             for _ in range(max(handle._cancels, 1)):
                 task.cancel()
             if handle._cancels == 0:

@@ -31,7 +31,7 @@ from http import HTTPStatus
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
-from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, _resume
+from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, resume_as
 from hyphal.http._handlers import ContextBroken, HandlerContext
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
@@ -274,13 +274,13 @@ class HttpProtocol(asyncio.Protocol):
             _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
-        driver = _resume(coro, pending)
+        driver = resume_as(handle, loop, coro, pending)
         driver.send(None)  # prime: a cancellation before the task's first step is forwarded
         self._busy = True
         task = loop.create_task(self._finish_async(request, ctx, driver, start),
                                 context=context)
         self._task = handle._task = task
-        if handle._must_cancel:
+        if handle._cancel_pending:
             task.cancel()
         return None
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from hyphal._core.channel import _DONE, Channel
 from hyphal._core.errors import EndOfChannel, WouldBlock
 from hyphal._core.tasks import TaskHandle
+from hyphal._core.tasks import resume as _resume
 from hyphal.kernel.message import Message, _current, _speedups
 from hyphal.kernel.middleware import Handler, Middleware, compose, is_async
 from hyphal.kernel.paths import Pattern, parse_pattern, split_path
@@ -365,24 +365,6 @@ async def _handle_batch_c(batch: list[tuple[Message, Route]]) -> None:
             route.failed(msg, exc)
         route.done(t0)
         i += 1
-
-
-@types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
-    """Finish a coroutine whose first step already ran (and yielded ``pending``) in C."""
-    while True:
-        try:
-            value = yield pending
-        except BaseException as exc:  # cancellation included: forward it
-            try:
-                pending = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                pending = coro.send(value)
-            except StopIteration as stop:
-                return stop.value
 
 
 def _awaiting(handler: Handler) -> Callable[[Message], Awaitable[Any]]:
