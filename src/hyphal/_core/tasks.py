@@ -231,10 +231,9 @@ class TaskHandle(Generic[T]):
 
     def _on_task_done(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled():
-            try:
-                task.result()
-            except _CancelledError as cancelled:
-                self._complete(_CANCELLED, None, cancelled)
+            # a fresh exception: raising task.result() here would tie this frame, the handle
+            # and the traceback into a reference cycle per cancelled child (garbage for the GC)
+            self._complete(_CANCELLED, None, _CancelledError())
             return
         error = task.exception()
         if error is None:
