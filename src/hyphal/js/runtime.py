@@ -251,7 +251,7 @@ class Runtime:
 
     async def run_file(self, path: str) -> int:
         """Run the script or module at ``path``; return the exit code."""
-        loaded = self._read(path)  # noqa: ASYNC230 - a local script, read once at start
+        loaded = self._read(path)  # a local script, read once at start
         if isinstance(loaded, int):
             return loaded
         source, path, module = loaded
@@ -295,8 +295,9 @@ class Runtime:
                 return state
             if state["x"] is None and not (state["r"] or state["p"]
                                            or (state["t"] >= 0 and state["k"])):
-                finish: Callable[[], dict[str, Any]] = (
-                    lambda: host.drive(host.engine.call("__hyphal_finish")))
+                def finish() -> dict[str, Any]:
+                    return host.drive(host.engine.call("__hyphal_finish"))
+
                 state = self._guard(host, finish)
                 return state if isinstance(state, int) else _exit_code(state)
             from hyphal._core.runner import run as hyphal_run

@@ -67,7 +67,7 @@ def _library_dir() -> str:
     spec = find_spec("py_mini_racer")
     if spec is None or not spec.submodule_search_locations:
         raise OSError("the V8 engine needs mini-racer: pip install mini-racer")
-    return str(list(spec.submodule_search_locations)[0])
+    return str(next(iter(spec.submodule_search_locations)))
 
 
 def init(flags: tuple[str, ...]) -> Any:
