@@ -69,6 +69,7 @@ class V8Engine(Engine):
             self._run(_CHECKPOINT, None)
         except JSError:  # V8 was started elsewhere without natives syntax: no checkpoint
             pass
+        v8_native.release_read_only_pages()
 
     def eval(self, code: str, filename: str = "<eval>") -> Primitive:
         self.evals += 1

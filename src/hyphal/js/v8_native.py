@@ -61,6 +61,7 @@ class NativeV8Error(Exception):
 
 _lock = threading.Lock()
 _dll: Any = None
+_released = False
 
 
 def _library_dir() -> str:
@@ -167,3 +168,26 @@ class NativeContext:
             return None
         finally:
             self._dll.mr_free_value(self._id, address)
+
+
+def release_read_only_pages() -> None:
+    """Unmap the library's resident read-only data pages (its first, never writable segment:
+    mostly the V8 startup snapshot, consumed once an isolate exists). They stay in the page
+    cache and fault back in on use; the process's RSS drops by about 20 MiB. Once per process;
+    best effort."""
+    global _released
+    if _dll is None or _released:
+        return
+    _released = True
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if (len(fields) == 6 and fields[5].endswith("/libmini_racer.so")
+                        and fields[1] == "r--p" and int(fields[2], 16) == 0):
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    libc.madvise(start, end - start, 4)  # MADV_DONTNEED
+    except (OSError, ValueError):
+        pass
