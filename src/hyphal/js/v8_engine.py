@@ -26,7 +26,7 @@ from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 
 __all__ = ["V8Engine"]
 
-_FLAGS = ("--single-threaded", "--allow-natives-syntax")
+_FLAGS = v8_native.FLAGS
 _init_lock = threading.Lock()
 _initialised = False
 _PARSE_LOCATION = re.compile(r"^(?:<anonymous>|[^:\n]*):(\d+): (SyntaxError: [^\n]*)")

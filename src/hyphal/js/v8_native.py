@@ -25,7 +25,11 @@ import threading
 from importlib.util import find_spec
 from typing import Any
 
-__all__ = ["NativeContext", "NativeV8Error", "init"]
+__all__ = ["FLAGS", "NativeContext", "NativeV8Error", "init", "init_in_background",
+           "release_read_only_pages"]
+
+FLAGS = ("--single-threaded", "--allow-natives-syntax")
+"""V8's flags: ``--allow-natives-syntax`` lets the prelude run a microtask checkpoint."""
 
 # Result value kinds (mini-racer's ``MiniRacerTypes``).
 _NULL, _BOOL, _INT, _DOUBLE, _STR = 1, 2, 3, 4, 5
@@ -96,6 +100,20 @@ def init(flags: tuple[str, ...]) -> Any:
                            os.path.join(here, "icudtl.dat").encode())
             _dll = dll
         return _dll
+
+
+def init_in_background(flags: tuple[str, ...] = FLAGS) -> None:
+    """Start :func:`init` on a daemon thread: V8's one-time start (about 35 ms, without the
+    GIL) then overlaps whatever the caller imports meanwhile. A failure is left for the next
+    :func:`init` to raise."""
+
+    def start() -> None:
+        try:
+            init(flags)
+        except OSError:
+            pass
+
+    threading.Thread(target=start, name="hyphal-v8-init", daemon=True).start()
 
 
 class NativeContext:
