@@ -21,9 +21,13 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import sys
 import threading
-from importlib.util import find_spec
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FLAGS", "NativeContext", "NativeV8Error", "init", "init_in_background",
            "release_read_only_pages"]
@@ -71,10 +75,13 @@ _released = False
 
 
 def _library_dir() -> str:
-    spec = find_spec("py_mini_racer")
-    if spec is None or not spec.submodule_search_locations:
-        raise OSError("the V8 engine needs mini-racer: pip install mini-racer")
-    return str(next(iter(spec.submodule_search_locations)))
+    """The installed ``py_mini_racer`` package directory (found on ``sys.path`` without
+    importing the package)."""
+    for entry in sys.path:
+        here = os.path.join(entry or ".", "py_mini_racer")
+        if os.path.exists(os.path.join(here, "libmini_racer.so")):
+            return here
+    raise OSError("the V8 engine needs mini-racer: pip install mini-racer")
 
 
 def init(flags: tuple[str, ...]) -> Any:
