@@ -38,7 +38,7 @@ generation of 2 MiB semi-spaces (V8's default grows to 16) keeps peak RSS near n
 measurable cost on ``hyphal bench js``'s compute cases."""
 
 # Result value kinds (mini-racer's ``MiniRacerTypes``).
-_NULL, _BOOL, _INT, _DOUBLE, _STR = 1, 2, 3, 4, 5
+_BOOL, _INT, _DOUBLE, _STR = 2, 3, 4, 5
 PARSE, EXECUTE, OOM, TIMEOUT, TERMINATED = 201, 200, 202, 203, 204
 _ERROR_KINDS = range(200, 207)
 
@@ -103,7 +103,10 @@ def init(flags: tuple[str, ...]) -> Any:
                 ("mr_heap_stats", [u64], ctypes.c_void_p),
                 ("mr_set_hard_memory_limit", [u64, ctypes.c_size_t], None),
             ):
-                function = getattr(dll, name)
+                function = getattr(dll, name, None)
+                if function is None:
+                    raise OSError(f"mini-racer's V8 library has no {name}: this binding was "
+                                  "written against mini-racer 0.14; install that version")
                 function.argtypes, function.restype = args, res
             dll.mr_init_v8(" ".join(flags).encode(),
                            os.path.join(here, "icudtl.dat").encode())
