@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["main"]
 
@@ -53,10 +57,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def _likely_v8(args: list[str]) -> bool:
+    """Whether ``hyphal run ARGS`` will probably use V8 (a guess that only affects timing:
+    V8's start then overlaps the imports)."""
+    import os
+
+    return (os.environ.get("HYPHAL_JS_ENGINE", "v8") == "v8" and "quickjs" not in args
+            and "--engine=quickjs" not in args and "--help" not in args)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     args = argv if argv is not None else sys.argv[1:]
     if args[:1] == ["run"]:  # fast path: `hyphal run` starts without importing click
+        if _likely_v8(args[1:]):
+            from hyphal.js import v8_native
+
+            v8_native.init_in_background()
         from hyphal.js.cli import main as run_main
 
         sys.exit(run_main(args[1:], fast_exit=True))

@@ -137,3 +137,13 @@ async def test_async_handler_awaits_fetch(server: str, engine: str, tmp_path: Pa
                                  b'{"upstream":"world"}')
     finally:
         ctx.close()
+
+
+def test_fetch_started_by_the_main_script_before_the_loop_exists(server: str, engine: str,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "main.js"
+    path.write_text(f"fetch('{server}/json').then((r) => r.json())"
+                    ".then((j) => console.log(j.hello));\nconsole.log('first');\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = Runtime(engine, stdout=out, stderr=err).run_file_blocking(str(path))  # type: ignore[arg-type]
+    assert (code, out.getvalue(), err.getvalue()) == (0, "first\nworld\n", "")

@@ -137,3 +137,25 @@ async def test_memory_usage_follows_the_heap(engine: str, tmp_path: Path) -> Non
         "setTimeout(() => console.log(process.memoryUsage().heapUsed > before), 150);\n")
     code, out, _ = await run_js(source, engine, tmp_path)
     assert (code, out) == (0, "true\n")
+
+
+def test_hello_runs_without_importing_asyncio_or_the_other_engine(engine: str) -> None:
+    code = ("import sys; from hyphal.js.cli import main; "
+            "code = main(['--engine', sys.argv[1], '-e', 'console.log(\\'hello\\')']); "
+            "print(code, sorted(m for m in ('asyncio', 'py_mini_racer', '_quickjs', "
+            "'hyphal.js.v8_native') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, engine], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": SRC}, timeout=60, check=False)
+    loaded = "['_quickjs']" if engine == "quickjs" else "['hyphal.js.v8_native']"
+    assert (done.stdout, done.stderr) == (f"hello\n0 {loaded}\n", "")
+
+
+def test_errors_and_limits_through_the_blocking_path(engine: str, tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    runtime = Runtime(engine, stdout=out, stderr=err, time_limit=0.5)  # type: ignore[arg-type]
+    assert runtime.run_source_blocking("console.log('a');\nnull.x;\n", "/x/main.js") == 1
+    assert out.getvalue() == "a\n" and err.getvalue().startswith("/x/main.js:2\n")
+    out, err = io.StringIO(), io.StringIO()
+    runtime = Runtime(engine, stdout=out, stderr=err, time_limit=0.5)  # type: ignore[arg-type]
+    assert runtime.run_source_blocking("setTimeout(() => { for (;;); }, 1);") == 1
+    assert "time limit" in err.getvalue()

@@ -180,16 +180,12 @@ def main(argv: list[str], *, fast_exit: bool = False) -> int:
 
     runtime = Runtime(cfg.engine, memory_limit=cfg.max_memory, time_limit=cfg.timeout,
                       argv=cfg.args, engine_factory=engine_factory)
-    from hyphal._core.runner import run as hyphal_run
-
-    async def go() -> int:
-        if cfg.code is not None:
-            return await runtime.run_source(cfg.code, "[eval]")
-        assert cfg.script is not None
-        return await runtime.run_file(cfg.script)
-
     try:
-        code = hyphal_run(go)
+        if cfg.code is not None:
+            code = runtime.run_source_blocking(cfg.code, "[eval]")
+        else:
+            assert cfg.script is not None
+            code = runtime.run_file_blocking(cfg.script)
     except KeyboardInterrupt:
         code = 130
     if fast_exit:

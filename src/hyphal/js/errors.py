@@ -7,9 +7,12 @@ context hit its memory or time limit; the context that raised it must be discard
 
 from __future__ import annotations
 
-from typing import Literal
-
 from hyphal._core.errors import HyphalError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (cold start)
+
+if TYPE_CHECKING:
+    from typing import Literal
 
 __all__ = ["JSError", "JSLimitError", "JSSyntaxError"]
 

@@ -11,28 +11,30 @@ keeps time and I/O. After the main script (or module graph) has run, the host re
 3. calls ``__hyphal_step`` with the completed operations, which runs one loop iteration.
 
 When nothing is pending (no referenced timer, no immediate, no operation) the program ends,
-like node. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, a rejected top-level
+like node. ``hyphal run`` uses :meth:`Runtime.run_file_blocking`: the main script runs before any
+event loop exists, and asyncio and hyphal's loop are imported and started only when the
+program leaves work pending (a timer, an immediate, a fetch) -- ``console.log('hello')`` never
+pays for them. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, a rejected top-level
 module promise or a breached limit -> 1 (the message names the file and line, or the limit).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hyphal.js.abc import Engine, EngineName, create_engine
 from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 from hyphal.js.prelude import prelude_source
 
-__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
+if TYPE_CHECKING:
+    import asyncio
 
-logger = logging.getLogger("hyphal.js")
+__all__ = ["Host", "Runtime", "drain", "load_prelude", "report_error"]
 
 
 def _where(stack: str) -> str:
@@ -70,15 +72,20 @@ def _rss() -> int:
 class Host:
     """The host half of the loop bridge for one engine context: drains the outbox (output,
     host operations), runs microtask checkpoints the engine cannot run itself, and runs the
-    JavaScript event loop on the running hyphal/asyncio loop (:meth:`run_loop`)."""
+    JavaScript event loop on the running hyphal/asyncio loop (:meth:`run_loop`).
 
-    def __init__(self, engine: Engine, stdout: TextIO, stderr: TextIO) -> None:
+    With ``defer_ops`` host operations requested before :meth:`run_loop` starts wait for it
+    (there is no running loop to start them on yet)."""
+
+    def __init__(self, engine: Engine, stdout: TextIO, stderr: TextIO, *,
+                 defer_ops: bool = False) -> None:
         self.engine = engine
         self.stdout = stdout
         self.stderr = stderr
         self._completions: list[list[Any]] = []
         self._wake: asyncio.Event | None = None
         self._ops: dict[int, asyncio.Task[None]] = {}
+        self._deferred: dict[int, tuple[str, Any]] | None = {} if defer_ops else None
 
     def drive(self, state_json: Any) -> dict[str, Any]:
         """Handle the outbox of ``state_json``; while the engine asks for a microtask
@@ -97,9 +104,14 @@ class Host:
                        until: Callable[[], bool] | None = None) -> dict[str, Any]:
         """Run the JavaScript event loop from ``state`` until the program exits, nothing is
         pending, or ``until()`` is true (checked after every iteration)."""
+        import asyncio
+
         engine = self.engine
         if self._wake is None:
             self._wake = asyncio.Event()
+        deferred, self._deferred = self._deferred, None
+        for op_id, (kind, payload) in (deferred or {}).items():
+            self._start_op(kind, op_id, payload)
         loop = asyncio.get_running_loop()
         memory_due = loop.time() + _MEMORY_REFRESH
         while state["x"] is None and not (until is not None and until()):
@@ -125,6 +137,8 @@ class Host:
         self._ops.clear()
 
     async def _wait(self, timeout: float | None) -> None:
+        import asyncio
+
         wake = self._wake
         assert wake is not None
         if self._completions:
@@ -145,6 +159,8 @@ class Host:
             if kind == "w":
                 (self.stdout if message[1] == 1 else self.stderr).write(message[2])
             elif kind == "c":
+                if self._deferred is not None:
+                    self._deferred.pop(message[1], None)
                 task = self._ops.pop(message[1], None)
                 if task is not None:
                     task.cancel()
@@ -153,6 +169,12 @@ class Host:
         self.flush()
 
     def _start_op(self, kind: str, op_id: int, payload: Any) -> None:
+        if self._deferred is not None:
+            self._deferred[op_id] = (kind, payload)
+            return
+        import asyncio
+        import logging
+
         if kind == "f":
             from hyphal.js.fetch import perform_fetch
 
@@ -167,7 +189,8 @@ class Host:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # delivered to JavaScript as a rejection
-                logger.debug("host operation %s %d failed: %r", kind, op_id, exc)
+                logging.getLogger("hyphal.js").debug("host operation %s %d failed: %r",
+                                                     kind, op_id, exc)
                 self._complete(op_id, False, {"message": str(exc) or type(exc).__name__,
                                               "name": type(exc).__name__})
             else:
@@ -207,8 +230,9 @@ class Runtime:
     ``stdout``/``stderr`` receive the program's console output (default: the process's).
     ``engine_factory`` hands over an already started engine (``hyphal run`` starts V8 on a
     thread while it imports the rest).
-    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop; they
-    return the exit code. The context is closed when they return.
+    Use :meth:`run_file` or :meth:`run_source` from inside a running hyphal/asyncio loop, or
+    :meth:`run_file_blocking` / :meth:`run_source_blocking` without one; they return the exit
+    code. The context is closed when they return.
     """
 
     def __init__(self, engine: EngineName = "v8", *, memory_limit: int | None = None,
@@ -227,21 +251,76 @@ class Runtime:
 
     async def run_file(self, path: str) -> int:
         """Run the script or module at ``path``; return the exit code."""
-        path = os.path.abspath(path)  # noqa: ASYNC240 - a local script, read once at start
+        loaded = self._read(path)  # a local script, read once at start
+        if isinstance(loaded, int):
+            return loaded
+        source, path, module = loaded
+        return await self.run_source(source, path, module=module)
+
+    def run_file_blocking(self, path: str) -> int:
+        """Like :meth:`run_file`, without a running loop: the main script runs at once, and
+        :func:`hyphal.run` starts a loop only when the program leaves work pending."""
+        loaded = self._read(path)
+        if isinstance(loaded, int):
+            return loaded
+        source, path, module = loaded
+        return self.run_source_blocking(source, path, module=module)
+
+    async def run_source(self, source: str, filename: str = "[eval]", *,
+                         module: bool = False) -> int:
+        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
+        code."""
+        host = self._open(defer_ops=False)
+        if isinstance(host, int):
+            return host
         try:
-            with open(path, encoding="utf-8") as f:  # noqa: ASYNC230
+            state = self._start(host, source, filename, module)
+            if isinstance(state, int):
+                return state
+            return await self._loop(host, state)
+        except JSLimitError as exc:
+            return self._limit_hit(host, exc)
+        finally:
+            self._close(host)
+
+    def run_source_blocking(self, source: str, filename: str = "[eval]", *,
+                            module: bool = False) -> int:
+        """Like :meth:`run_source`, without a running loop (see :meth:`run_file_blocking`)."""
+        host = self._open(defer_ops=True)
+        if isinstance(host, int):
+            return host
+        try:
+            state = self._start(host, source, filename, module)
+            if isinstance(state, int):
+                return state
+            if state["x"] is None and not (state["r"] or state["p"]
+                                           or (state["t"] >= 0 and state["k"])):
+                def finish() -> dict[str, Any]:
+                    return host.drive(host.engine.call("__hyphal_finish"))
+
+                state = self._guard(host, finish)
+                return state if isinstance(state, int) else _exit_code(state)
+            from hyphal._core.runner import run as hyphal_run
+
+            return hyphal_run(self._loop, host, state)
+        except JSLimitError as exc:
+            return self._limit_hit(host, exc)
+        finally:
+            self._close(host)
+
+    def _read(self, path: str) -> tuple[str, str, bool] | int:
+        path = os.path.abspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
                 source = f.read()
         except OSError as exc:
             self.stderr.write(f"hyphal: cannot open {path}: {exc.strerror}\n")
             return 1
         if source.startswith("#!"):
             source = "//" + source[2:]
-        return await self.run_source(source, path, module=_is_module(path, source))
+        return source, path, _is_module(path, source)
 
-    async def run_source(self, source: str, filename: str = "[eval]", *,
-                         module: bool = False) -> int:
-        """Run ``source`` (a classic script, or an ES module when ``module``); return the exit
-        code."""
+    def _open(self, *, defer_ops: bool) -> Host | int:
         try:
             if self._engine_factory is not None:
                 engine, self._engine_factory = self._engine_factory(), None
@@ -251,22 +330,25 @@ class Runtime:
         except (ImportError, OSError) as exc:
             self.stderr.write(f"hyphal: the {self.engine_name} engine is unavailable: {exc}\n")
             return 1
-        host = Host(engine, self.stdout, self.stderr)
-        try:
-            return await self._run(host, source, filename, module)
-        except JSLimitError as exc:
-            host.flush()
-            self.stderr.write(f"hyphal: {exc}\n")
-            return 1
-        finally:
-            host.cancel_operations()
-            engine.close()
-            host.flush()
+        return Host(engine, self.stdout, self.stderr, defer_ops=defer_ops)
 
-    async def _run(self, host: Host, source: str, filename: str, module: bool) -> int:
+    def _close(self, host: Host) -> None:
+        host.cancel_operations()
+        host.engine.close()
+        host.flush()
+
+    def _limit_hit(self, host: Host, exc: JSLimitError) -> int:
+        host.flush()
+        self.stderr.write(f"hyphal: {exc}\n")
+        return 1
+
+    def _start(self, host: Host, source: str, filename: str,
+               module: bool) -> dict[str, Any] | int:
+        """Load the prelude and run the main script; the loop state, or an exit code."""
         engine = host.engine
         script = [filename] if filename != "[eval]" else []
-        try:
+
+        def start() -> dict[str, Any]:
             load_prelude(engine, argv=[sys.executable, *script, *self.argv], env=self.env,
                          main=filename)
             if module:
@@ -274,27 +356,49 @@ class Runtime:
 
                 for mod in link(filename, source):
                     engine.eval(mod.code, mod.path)
-                state = host.drive(engine.call("__hyphal_start_modules", filename))
-            else:
-                engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
-                state = host.drive(engine.call("__hyphal_after_main"))
+                return host.drive(engine.call("__hyphal_start_modules", filename))
+            engine.eval(f"{source}\n;__hyphal_main_ticks();", filename)
+            return host.drive(engine.call("__hyphal_after_main"))
+
+        return self._guard(host, start)
+
+    async def _loop(self, host: Host, state: dict[str, Any]) -> int:
+        try:
             state = await host.run_loop(state)
         except JSLimitError:
             drain(host)
             raise
         except JSError as exc:
+            return self._failed(host, exc)
+        return _exit_code(state)
+
+    def _guard(self, host: Host,
+               step: Callable[[], dict[str, Any]]) -> dict[str, Any] | int:
+        """``step()``, with an uncaught JavaScript error turned into its exit code."""
+        try:
+            return step()
+        except JSLimitError:
             drain(host)
-            try:
-                code = engine.call("__hyphal_exit_code")
-            except JSError:
-                code = None
-            if isinstance(code, int):  # process.exit() unwinding the main script
-                return code
-            host.flush()
-            report_error(exc, self.stderr)
-            return 1
-        code = state["x"]
-        return int(code) if code is not None else 0
+            raise
+        except JSError as exc:
+            return self._failed(host, exc)
+
+    def _failed(self, host: Host, exc: JSError) -> int:
+        drain(host)
+        try:
+            code = host.engine.call("__hyphal_exit_code")
+        except JSError:
+            code = None
+        if isinstance(code, int):  # process.exit() unwinding the main script
+            return code
+        host.flush()
+        report_error(exc, self.stderr)
+        return 1
+
+
+def _exit_code(state: dict[str, Any]) -> int:
+    code = state["x"]
+    return int(code) if code is not None else 0
 
 
 def drain(host: Host) -> None:

@@ -1,9 +1,10 @@
 """The V8 engine (``mini-racer``): a JIT for compute-heavy scripts, the default of ``hyphal run``.
 
 mini-racer runs the isolate on its own thread; an entry posts the source to it and waits for
-the result on a queue (about 30 µs a round trip). This module drives that low-level path
-directly so that an entry is synchronous from any thread and a time limit can be enforced by
-cancelling the task (mini-racer's public ``eval`` cannot time out inside a running event loop).
+the result on a queue (about 30 µs a round trip). :mod:`hyphal.js.v8_native` drives that
+low-level path through the library directly (not mini-racer's Python package, which imports
+asyncio and starts a loop thread per context), so that an entry is synchronous from any
+thread and a time limit can be enforced by cancelling the task.
 
 V8 is started with ``--allow-natives-syntax`` so that the prelude can run a microtask
 checkpoint between macrotasks (``%PerformMicrotaskCheckpoint``), as node does. Isolates are
@@ -14,28 +15,18 @@ from __future__ import annotations
 
 import atexit
 import json
-import queue
 import re
 import threading
 import weakref
 from typing import Any, ClassVar
 
-from py_mini_racer import (
-    JSEvalException,
-    JSOOMException,
-    JSParseException,
-    JSTimeoutException,
-    MiniRacer,
-    init_mini_racer,
-)
-from py_mini_racer._exc import JSTerminatedException
-
+from hyphal.js import v8_native
 from hyphal.js.abc import Engine, EngineName, Primitive
 from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 
 __all__ = ["V8Engine"]
 
-_FLAGS = ("--single-threaded", "--allow-natives-syntax")
+_FLAGS = v8_native.FLAGS
 _init_lock = threading.Lock()
 _initialised = False
 _PARSE_LOCATION = re.compile(r"^(?:<anonymous>|[^:\n]*):(\d+): (SyntaxError: [^\n]*)")
@@ -56,7 +47,7 @@ def _init() -> None:
     global _initialised
     with _init_lock:
         if not _initialised:
-            init_mini_racer(flags=_FLAGS, ignore_duplicate_init=True)
+            v8_native.init(_FLAGS)
             atexit.register(_close_all)
             _initialised = True
 
@@ -71,14 +62,14 @@ class V8Engine(Engine):
         super().__init__(memory_limit=memory_limit, time_limit=time_limit)
         _init()
         _live.add(self)
-        self._racer: Any = MiniRacer()
-        self._ctx: Any = self._racer._ctx
+        self._ctx: v8_native.NativeContext | None = v8_native.NativeContext(_FLAGS)
         if memory_limit:
-            self._racer.set_hard_memory_limit(memory_limit)
+            self._ctx.set_hard_memory_limit(memory_limit)
         try:
             self._run(_CHECKPOINT, None)
         except JSError:  # V8 was started elsewhere without natives syntax: no checkpoint
             pass
+        v8_native.release_read_only_pages()
 
     def eval(self, code: str, filename: str = "<eval>") -> Primitive:
         self.evals += 1
@@ -96,47 +87,35 @@ class V8Engine(Engine):
     def memory_used(self) -> int:
         if self._ctx is None:
             return 0
-        stats = self._racer.heap_stats()
+        stats: dict[str, Any] = json.loads(self._ctx.heap_stats())
         return int(stats.get("used_heap_size", 0))
 
     def close(self) -> None:
-        racer, self._racer, self._ctx = self._racer, None, None
-        if racer is not None:
-            racer.close()
+        ctx, self._ctx = self._ctx, None
+        if ctx is not None:
+            ctx.close()
 
     def _run(self, code: str, filename: str | None) -> Primitive:
         ctx = self._ctx
         if ctx is None:
             raise JSError("the V8 context is closed")
-        handle = ctx._python_to_value_handle(code)
-        results = ctx._non_cancelable_mr_task_results_queue
-        task = ctx._dll.mr_eval(ctx._ctx, handle.raw, 0)
         try:
-            result = results.get(timeout=self.time_limit)
-            timed_out = False
-        except queue.Empty:
-            ctx._dll.mr_cancel_task(ctx._ctx, task)
-            result = results.get()
-            timed_out = True
-        try:
-            value = ctx._value_handle_to_python(result)
-        except (JSTerminatedException, JSTimeoutException):
-            if timed_out:
-                raise JSLimitError("time", f"script exceeded its time limit of "
-                                           f"{self.time_limit} s (raise it with --timeout)"
-                                   ) from None
-            raise JSError("script execution was terminated") from None
-        except JSOOMException:
-            raise JSLimitError("memory", f"script exceeded its memory limit of "
-                                         f"{self.memory_limit} bytes (raise it with --max-memory)"
-                               ) from None
-        except JSParseException as exc:
-            raise self._syntax_error(str(exc), filename) from None
-        except JSEvalException as exc:
+            value = ctx.eval(code, self.time_limit)
+        except v8_native.NativeV8Error as exc:
+            if exc.kind in (v8_native.TERMINATED, v8_native.TIMEOUT):
+                if exc.timed_out:
+                    raise JSLimitError("time", f"script exceeded its time limit of "
+                                               f"{self.time_limit} s (raise it with --timeout)"
+                                       ) from None
+                raise JSError("script execution was terminated") from None
+            if exc.kind == v8_native.OOM:
+                raise JSLimitError("memory", f"script exceeded its memory limit of "
+                                             f"{self.memory_limit} bytes (raise it with "
+                                             f"--max-memory)") from None
+            if exc.kind == v8_native.PARSE:
+                raise self._syntax_error(str(exc), filename) from None
             raise self._error(str(exc)) from None
-        if isinstance(value, str | int | float | bool) or value is None:
-            return value
-        return None
+        return value  # type: ignore[no-any-return]
 
     @staticmethod
     def _syntax_error(text: str, filename: str | None) -> JSSyntaxError:
