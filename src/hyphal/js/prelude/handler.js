@@ -13,8 +13,17 @@
   }
   Object.defineProperties(HandlerRequest.prototype, {
     query: { get() { const q = JSON.parse(this._query); Object.defineProperty(this, "query", { value: q }); return q; } },
-    headers: { get() { const h = new Headers(JSON.parse(this._headers)); Object.defineProperty(this, "headers", { value: h }); return h; } },
+    headers: { get() { const h = new Headers(headerPairs(this._headers)); Object.defineProperty(this, "headers", { value: h }); return h; } },
   });
+  // headers arrive as a JSON array of pairs or as "name\x01value\x01name\x01value" (what the
+  // HTTP server sends: no JSON encoding per request); a header name never starts with "[".
+  function headerPairs(text) {
+    if (text === "") return [];
+    if (text.charCodeAt(0) === 91) return JSON.parse(text);
+    const parts = text.split("\x01"), pairs = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) pairs.push([parts[i], parts[i + 1]]);
+    return pairs;
+  }
   HandlerRequest.prototype.text = function text() { return this.body; };
   HandlerRequest.prototype.json = function json() { return JSON.parse(this.body); };
   G.HandlerRequest = HandlerRequest;
