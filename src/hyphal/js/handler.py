@@ -50,22 +50,25 @@ class HandlerStatistics:
     memory_used: int
 
 
-_HEADS: dict[str, tuple[tuple[str, str], ...]] = {}
+_Shape = tuple[int, tuple[tuple[str, str], ...], bool]
+_SHAPES: dict[str, _Shape] = {}
+
+
+def _shape(prefix: str) -> _Shape:
+    # kind, base64 flag, 3-digit status, k \1 v \1 ...  (see prelude/handler.js)
+    fields = prefix[5:].split("\x01")
+    headers = tuple(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else ()
+    shape = (int(prefix[2:5]), headers, prefix[1] == "1")
+    if len(_SHAPES) < 1024:  # handlers answer with a handful of status/header shapes
+        _SHAPES[prefix] = shape
+    return shape
 
 
 def _decode(answer: str) -> ResponseData:
-    # kind, base64 flag, 3-digit status, k \1 v \1 ..., \2, body  (see prelude/handler.js)
-    end = answer.index("\x02", 5)
-    block = answer[5:end]
-    headers = _HEADS.get(block)  # handlers answer with a handful of header shapes
-    if headers is None:
-        fields = block.split("\x01")
-        headers = tuple(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else ()
-        if len(_HEADS) < 1024:
-            _HEADS[block] = headers
-    body = answer[end + 1:]
-    data = base64.b64decode(body) if answer[1] == "1" else body.encode("utf-8")
-    return int(answer[2:5]), list(headers), data
+    # <kind, base64 flag, status, headers> \2 <body>: the part before \2 is parsed once
+    prefix, _, body = answer.partition("\x02")
+    status, headers, b64 = _SHAPES.get(prefix) or _shape(prefix)
+    return status, list(headers), base64.b64decode(body) if b64 else body.encode("utf-8")
 
 
 class HandlerContext:
