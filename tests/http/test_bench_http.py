@@ -42,3 +42,10 @@ def test_every_peer_has_the_three_endpoints():
     names = [impl.name for impl in suite.implementations()]
     assert names[0] == "hyphal-python"
     assert {"uvicorn", "granian-asgi", "node", "hyphal-asgi"} <= set(names)
+
+def test_the_median_round_counts_once_there_are_three():
+    # one round slowed by the shared machine (or sped up) does not decide the figure
+    assert suite.typical([50.0, 10.0, 48.0, 49.0, 90.0], key=lambda v: v) == 49.0
+    # two rounds: the better one (noise only slows a server down)
+    assert suite.typical([30.0, 40.0], key=lambda v: v) == 40.0
+    assert suite.typical([12.0, 9.0], key=lambda v: -v) == 9.0  # CPU/request: lower is better
