@@ -59,6 +59,7 @@
     if (typeof handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
     // a literal with __proto__ is cheaper in QuickJS than `new HandlerRequest(...)`
     const result = handler({ __proto__: requestProto, method, url, path, _query: query, _headers: headers, body });
+    if (result instanceof Response) return (hasOutput() ? "O" : "R") + encode(result);  // the common case
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       const id = nextPending++;
       const slot = { done: false, value: null, error: null };
