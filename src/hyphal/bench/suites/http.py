@@ -161,13 +161,26 @@ class Server:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time the process (all its threads) used so far; None off Linux."""
+    """User + system CPU time the process (all its threads) and its child processes (granian
+    serves from a worker process) used so far; None off Linux."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid):
+        used += cpu_seconds(child) or 0.0
+    return used
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                children.extend(int(c) for c in fh.read().split())
+    return children
 
 
 @contextlib.contextmanager
