@@ -29,6 +29,10 @@ async function handler(request) {
   if (path === "/headers") {
     return new Response("x", { status: 201, headers: { "x-q": request.query.q } });
   }
+  if (path === "/echo-headers") {
+    const h = request.headers;
+    return Response.json({ token: h.get("X-Token"), tags: h.get("x-tag"), none: h.get("x-none") });
+  }
   return Response.json({ method: request.method, body: request.text() });
 }
 """
@@ -52,6 +56,10 @@ async def test_js_handler_state_async_and_response_forms(js_handler):
         await conn.send(b"GET /headers?q=7 HTTP/1.1\r\n\r\n")
         reply = await conn.reply()
         assert reply.status == 201 and reply.headers["x-q"] == "7"
+        # header names, values with ':' and spaces, and repeated headers reach JavaScript
+        await conn.send(b"GET /echo-headers HTTP/1.1\r\nX-TOKEN: a: b c\r\nX-Tag: one\r\n"
+                        b"x-tag: two\r\n\r\n")
+        assert (await conn.reply()).body == b'{"token":"a: b c","tags":"one, two","none":null}'
         await conn.send(b"POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi")
         assert (await conn.reply()).body == b'{"method":"POST","body":"hi"}'
 

@@ -24,6 +24,7 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
                    Awaitable[None]]
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _DISCONNECT = {"type": "http.disconnect"}
+_from_raw = Response.from_raw
 
 
 class ASGIContext:
@@ -43,7 +44,8 @@ class ASGIContext:
 
     async def _run(self, request: Request) -> Response:
         raw_path, _, query = request.raw_url.partition(b"?")
-        scope: Scope = {
+        exchange = _Exchange(request.body)
+        await self.app({
             "type": "http",
             "asgi": _ASGI,
             "http_version": request.http_version,
@@ -56,38 +58,49 @@ class ASGIContext:
             "headers": [(name.lower(), value) for name, value in request.raw_headers],
             "server": self.server,
             "client": None,
-        }
-        pending = True
-
-        async def receive() -> dict[str, Any]:
-            nonlocal pending
-            if pending:
-                pending = False
-                return {"type": "http.request", "body": request.body, "more_body": False}
-            return _DISCONNECT
-
-        status = 0
-        headers: Any = ()
-        chunks: list[bytes] = []
-
-        async def send(message: Any) -> None:
-            nonlocal status, headers
-            kind = message["type"]
-            if kind == "http.response.start":
-                status = message["status"]
-                headers = message.get("headers", ())
-            elif kind == "http.response.body":
-                if not status:
-                    raise RuntimeError("ASGI app sent a body before http.response.start")
-                body = message.get("body", b"")
-                if body:
-                    chunks.append(body)
-
-        await self.app(scope, receive, send)
+        }, exchange.receive, exchange.send)
+        status = exchange.status
         if not status:
             raise RuntimeError("ASGI app returned without sending a response")
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Response.from_raw(status, headers, body)
+        chunks = exchange.chunks
+        body = (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if chunks else b""
+        return _from_raw(status, exchange.headers, body)
+
+
+class _Exchange:
+    """One request's ``receive`` and ``send``: the body hyphal already read goes in, the
+    response messages are collected (bound methods of one small object: cheaper per request
+    than closures over cells)."""
+
+    __slots__ = ("body", "chunks", "headers", "status")
+
+    def __init__(self, body: bytes) -> None:
+        self.body: bytes | None = body
+        self.status = 0
+        self.headers: Any = ()
+        self.chunks: list[bytes] | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        body = self.body
+        if body is None:
+            return _DISCONNECT
+        self.body = None
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(self, message: Any) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.headers = message.get("headers", ())
+        elif kind == "http.response.body":
+            if not self.status:
+                raise RuntimeError("ASGI app sent a body before http.response.start")
+            body = message.get("body", b"")
+            if body:
+                if self.chunks is None:
+                    self.chunks = [body]
+                else:
+                    self.chunks.append(body)
 
 
 def load_asgi_app(spec: str) -> LoadedHandler:

@@ -153,6 +153,7 @@ class HttpProtocol(asyncio.Protocol):
         release = pool.release
         encode = self._encode
         routes = state.routes
+        plain = state.extra_headers is None and state.access_log is None
         out: list[bytes] = []
         while completed:
             request = completed.popleft()
@@ -174,6 +175,15 @@ class HttpProtocol(asyncio.Protocol):
                 response = self._dispatch(request)
             if response is None:  # went async; the task answers and resumes the queue
                 break
+            if (plain and request.keep_alive and request.http_version == "1.1"
+                    and response.status not in _NO_BODY and request.method != "HEAD"
+                    and len(response.body) < _SMALL and not self._closing):
+                # the common answer, inlined: _encode gives the same bytes
+                body = response.body
+                out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
+                    _STATUS_LINES.get(response.status) or status_line(response.status),
+                    state.date_block, response._head, len(body), body))
+                continue
             if not encode(request, response, out):
                 transport.writelines(out)
                 self._close()

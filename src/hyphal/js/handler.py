@@ -50,17 +50,25 @@ class HandlerStatistics:
     memory_used: int
 
 
+_Shape = tuple[int, tuple[tuple[str, str], ...], bool]
+_SHAPES: dict[str, _Shape] = {}
+
+
+def _shape(prefix: str) -> _Shape:
+    # kind, base64 flag, 3-digit status, k \1 v \1 ...  (see prelude/handler.js)
+    fields = prefix[5:].split("\x01")
+    headers = tuple(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else ()
+    shape = (int(prefix[2:5]), headers, prefix[1] == "1")
+    if len(_SHAPES) < 1024:  # handlers answer with a handful of status/header shapes
+        _SHAPES[prefix] = shape
+    return shape
+
+
 def _decode(answer: str) -> ResponseData:
-    # kind, base64 flag, 3-digit status, k \1 v \1 ..., \2, body  (see prelude/handler.js)
-    end = answer.index("\x02", 5)
-    fields = answer[5:end].split("\x01")
-    if len(fields) == 2:
-        headers = [(fields[0], fields[1])]
-    else:
-        headers = list(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else []
-    body = answer[end + 1:]
-    data = base64.b64decode(body) if answer[1] == "1" else body.encode("utf-8")
-    return int(answer[2:5]), headers, data
+    # <kind, base64 flag, status, headers> \2 <body>: the part before \2 is parsed once
+    prefix, _, body = answer.partition("\x02")
+    status, headers, b64 = _SHAPES.get(prefix) or _shape(prefix)
+    return status, list(headers), base64.b64decode(body) if b64 else body.encode("utf-8")
 
 
 class HandlerContext:
@@ -110,14 +118,6 @@ class HandlerContext:
         :class:`~hyphal.ClosedResourceError` after :meth:`close`,
         :class:`~hyphal.BusyResourceError` while an async call of this context is in flight.
         """
-        if self._busy or self._closed or get_ident() != self._thread:
-            if self._closed:
-                raise ClosedResourceError("this handler context is closed; make a new one")
-            if self._busy:
-                raise BusyResourceError("this handler context is still serving an async call")
-            raise RuntimeError("a handler context must be called on the thread that created it "
-                               "(QuickJS crashes otherwise): make one context per thread")
-        self.calls += 1
         get = request.get
         query = get("query")
         headers = get("headers")
@@ -125,13 +125,24 @@ class HandlerContext:
         if body:
             body = (bytes(body).decode("utf-8", "replace")
                     if isinstance(body, bytes | bytearray | memoryview) else str(body))
-        args = (get("method", "GET"), get("url", "/"), get("path", "/"),
-                orjson.dumps(query).decode() if query else "{}",
-                orjson.dumps(headers).decode() if headers else "[]",
-                body or "")
+        return self.call_encoded(get("method", "GET"), get("url", "/"), get("path", "/"),
+                                 orjson.dumps(query).decode() if query else "{}",
+                                 orjson.dumps(headers).decode() if headers else "",
+                                 body or "")
+
+    def call_encoded(self, method: str, url: str, path: str, query: str, headers: str,
+                     body: str) -> ResponseData | Awaitable[ResponseData]:
+        """:meth:`call` with the request already in the engine's wire form -- what the HTTP
+        server uses, so no mapping is built and nothing is JSON-encoded per request: ``query``
+        is a JSON object text, ``headers`` either a JSON array of ``[name, value]`` pairs or
+        ``name\x01value\x01name\x01value`` (``""``: none), ``body`` the decoded text.
+        Returns and raises as :meth:`call`."""
+        if self._busy or self._closed or get_ident() != self._thread:
+            self._refuse()
+        self.calls += 1
         try:
             try:
-                answer: Any = self._handle(*args)
+                answer: Any = self._handle(method, url, path, query, headers, body)
             except Exception as exc:
                 raise self._engine.error(exc) from None
             if answer[0] == "R":
@@ -150,6 +161,14 @@ class HandlerContext:
         self.async_calls += 1
         self._busy = True  # until the awaitable finishes: await it (or close the context)
         return self._finish(pending)
+
+    def _refuse(self) -> None:
+        if self._closed:
+            raise ClosedResourceError("this handler context is closed; make a new one")
+        if self._busy:
+            raise BusyResourceError("this handler context is still serving an async call")
+        raise RuntimeError("a handler context must be called on the thread that created it "
+                           "(QuickJS crashes otherwise): make one context per thread")
 
     async def _finish(self, pending: int) -> ResponseData:
         result: list[str] = []

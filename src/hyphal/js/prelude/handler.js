@@ -13,11 +13,22 @@
   }
   Object.defineProperties(HandlerRequest.prototype, {
     query: { get() { const q = JSON.parse(this._query); Object.defineProperty(this, "query", { value: q }); return q; } },
-    headers: { get() { const h = new Headers(JSON.parse(this._headers)); Object.defineProperty(this, "headers", { value: h }); return h; } },
+    headers: { get() { const h = new Headers(headerPairs(this._headers)); Object.defineProperty(this, "headers", { value: h }); return h; } },
   });
+  // headers arrive as a JSON array of pairs or as "name\x01value\x01name\x01value" (what the
+  // HTTP server sends: no JSON encoding per request); a header name never starts with "[".
+  function headerPairs(text) {
+    if (text === "") return [];
+    if (text.charCodeAt(0) === 91) return JSON.parse(text);
+    const parts = text.split("\x01"), pairs = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) pairs.push([parts[i], parts[i + 1]]);
+    return pairs;
+  }
   HandlerRequest.prototype.text = function text() { return this.body; };
   HandlerRequest.prototype.json = function json() { return JSON.parse(this.body); };
   G.HandlerRequest = HandlerRequest;
+  const requestProto = HandlerRequest.prototype;
+  const hasOutput = H.hasOutput;
   // kind (R|O, added by the caller), base64 flag (0|1), status (3 digits), headers as
   // k \x01 v \x01 k \x01 v, \x02, body. Header text cannot contain \x01 or \x02.
   function encode(response) {
@@ -25,22 +36,30 @@
       if (response === undefined || response === null) throw new TypeError("the handler returned no Response (return Response.json(...), Response.text(...) or new Response(...))");
       response = typeof response === "string" ? Response.text(response) : Response.json(response);
     }
-    let headers = "";
-    if (response._h === null) {
+    let headers;
+    if (response._h === null) {  // Response.json/text/html: a plain pair list, mostly one pair
       const list = response._hl;
-      for (let i = 0; i < list.length; i++) headers += (i ? "\x01" : "") + list[i][0] + "\x01" + list[i][1];
+      if (list.length === 1) headers = list[0][0] + "\x01" + list[0][1];
+      else {
+        headers = "";
+        for (let i = 0; i < list.length; i++) headers += (i ? "\x01" : "") + list[i][0] + "\x01" + list[i][1];
+      }
     } else {
+      headers = "";
       for (const [k, v] of response._h._map) headers += (headers ? "\x01" : "") + k + "\x01" + v;
     }
-    const status = response.status < 100 ? "000" : `${response.status}`;
+    const status = response.status < 100 ? "000" : response.status;
     if (response._text !== null) return "0" + status + headers + "\x02" + response._text;
     return "1" + status + headers + "\x02" + (response._raw ? H.bytesToB64(response._raw) : "");
   }
   let nextPending = 1;
   const pending = new Map();
   G.__hyphal_handle = function (method, url, path, query, headers, body) {
-    if (typeof G.handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
-    const result = G.handler(new HandlerRequest(method, url, path, query, headers, body));
+    const handler = G.handler;
+    if (typeof handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
+    // a literal with __proto__ is cheaper in QuickJS than `new HandlerRequest(...)`
+    const result = handler({ __proto__: requestProto, method, url, path, _query: query, _headers: headers, body });
+    if (result instanceof Response) return (hasOutput() ? "O" : "R") + encode(result);  // the common case
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       const id = nextPending++;
       const slot = { done: false, value: null, error: null };
@@ -49,7 +68,7 @@
         (e) => { slot.done = true; slot.error = e; });
       return `P${id}`;
     }
-    return (H.hasOutput() ? "O" : "R") + encode(result);
+    return (hasOutput() ? "O" : "R") + encode(result);
   };
   // -> null while pending; "R"/"O" + JSON when done; throws the handler's error.
   G.__hyphal_handler_result = function (id) {
@@ -58,6 +77,6 @@
     if (!slot.done) return null;
     pending.delete(id);
     if (slot.error !== null) throw slot.error;
-    return (H.hasOutput() ? "O" : "R") + slot.value;
+    return (hasOutput() ? "O" : "R") + slot.value;
   };
 })(globalThis.__hyphal);
