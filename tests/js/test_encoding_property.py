@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyphal.js.abc import create_engine
-from hyphal.js.runtime import load_prelude
+from tests.js.node_probe import NODE, engine_probe, node_probe
 
-NODE = shutil.which("node")
 SCRIPT = """
 function probe(cases) {
   return cases.map(([text, bytes, latin]) => {
@@ -33,11 +29,8 @@ cases = st.lists(st.tuples(st.text(max_size=20),
 
 @pytest.fixture(scope="module", params=["quickjs", "v8"])
 def probe(request):  # type: ignore[no-untyped-def]
-    engine = create_engine(request.param)
-    load_prelude(engine, argv=[], env={})
-    engine.eval(SCRIPT + "globalThis.__probe = (s) => JSON.stringify(probe(JSON.parse(s)));")
-    yield lambda text: json.loads(engine.call("__probe", text))
-    engine.close()
+    with engine_probe(request.param, SCRIPT) as call:
+        yield call
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -45,9 +38,4 @@ def probe(request):  # type: ignore[no-untyped-def]
 @given(cases)
 def test_encodings_match_node(probe, batch: list[object]) -> None:  # type: ignore[no-untyped-def]
     text = json.dumps(batch)
-    assert NODE is not None
-    expected = json.loads(subprocess.run(
-        [NODE, "-e", SCRIPT + "process.stdout.write(JSON.stringify(probe(JSON.parse("
-         "process.argv[1]))));", text], capture_output=True, text=True, check=True,
-        timeout=30).stdout)
-    assert probe(text) == expected
+    assert probe(text) == node_probe(SCRIPT, text)
