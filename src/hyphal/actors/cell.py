@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
 from hyphal.actors.actor import Actor
+from hyphal.actors.hotpath import NOT_STARTED, Drain, resume
+from hyphal.actors.inline import plain_twin
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder
 
@@ -53,7 +54,6 @@ logger = logging.getLogger("hyphal.actors")
 
 RUNNING, RESTARTING, STOPPING, STOPPED = "running", "restarting", "stopping", "stopped"
 _NO_BATCH: list[Any] = []
-_NO_REST: Iterator[Any] = iter(())
 _FAIRNESS_BATCH = 256
 """After handling at least this many messages in one go, yield to the loop once."""
 
@@ -223,13 +223,15 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
     receive = actor.receive
     receive_batch = getattr(actor, "receive_batch", None)
     loop = asyncio.get_running_loop()
-    clock = perf_counter
-    batch: list[Any] = _NO_BATCH  # shared constants keep an idle actor's frame small
-    rest = _NO_REST
+    drain = Drain(cell, receive, None if receive_batch is not None else plain_twin(receive))
+    batch: list[Any] = _NO_BATCH  # a shared constant keeps an idle actor's frame small
     i = j = 0  # the message (or run of messages) in hand is batch[i:j]
     msg: Any = None
     reply: Any = None
     result: Any = None
+    awaitable: Any = None
+    yielded: Any = None
+    suspended: Any = None
     try:
         while True:
             if not mb.queue:
@@ -241,20 +243,16 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                 continue
             batch = mb.take()
             if receive_batch is None:
-                rest = iter(batch)  # on a crash, what is left in it is what comes after
-                for msg in rest:
-                    if type(msg) is Ask:
-                        reply = msg.fut
-                        if reply.done():  # timed out or cancelled while queued
-                            continue
-                        result = await receive(msg.msg)
-                        if not reply.done():
-                            reply.set_result(result)
-                            cell.asks += 1  # Cell.answered, inlined
-                            lat = cell.latency or cell.new_latency()
-                            lat.recent.append(clock() - msg.sent)
+                drain.index = 0
+                while (suspended := drain.step(batch)) is not None:
+                    awaitable, yielded = suspended
+                    suspended = None
+                    if yielded is NOT_STARTED:
+                        result = await awaitable
                     else:
-                        await receive(msg)
+                        result = await resume(awaitable, yielded)
+                    awaitable = yielded = None
+                    drain.finish(batch, result)
             else:
                 n = len(batch)
                 i = 0
@@ -282,7 +280,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
             batch = _NO_BATCH
     except Exception as exc:
         if receive_batch is None:
-            i = len(batch) - len(list(rest)) - 1
+            i = drain.index
             j = i + 1
         elif type(batch[i]) is Ask:
             j = i + 1  # one message failed (a run of tells when receive_batch raised)
@@ -300,7 +298,7 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         mb.waiter = None
         if batch:
             if receive_batch is None:
-                i = len(batch) - len(list(rest)) - 1
+                i = drain.index
                 j = i + 1
             elif type(batch[i]) is Ask:
                 j = i + 1

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hyphal._core.channel import Overflow
+from hyphal.actors.hotpath import Ask, MailboxCore
 
 __all__ = ["Ask", "Mailbox", "MailboxSpec", "Outcome"]
 
@@ -67,18 +68,6 @@ class MailboxSpec:
             raise TypeError(f"overflow must be a hyphal.Overflow, not {self.overflow!r}")
 
 
-class Ask:
-    """The envelope of an ``ask``: the message, the future its reply resolves, and when it was
-    sent (``perf_counter`` seconds, for the ask latency statistics)."""
-
-    __slots__ = ("fut", "msg", "sent")
-
-    def __init__(self, msg: Any, fut: asyncio.Future[Any], sent: float) -> None:
-        self.msg = msg
-        self.fut = fut
-        self.sent = sent
-
-
 class Outcome(enum.Enum):
     """What :meth:`Mailbox.offer_full` did with a message that found the fast path shut."""
 
@@ -94,17 +83,18 @@ class Outcome(enum.Enum):
     """The mailbox no longer accepts messages (the actor is stopping or stopped)."""
 
 
-class Mailbox:
-    """The queue between senders and one actor. See the module docs."""
+class Mailbox(MailboxCore):
+    """The queue between senders and one actor. See the module docs (``queue``, ``limit``,
+    ``waiter`` and :meth:`offer` come from :class:`~hyphal.actors.hotpath.MailboxCore`)."""
 
-    __slots__ = ("capacity", "dropped", "limit", "overflow", "queue", "room", "waiter")
+    __slots__ = ("capacity", "dropped", "overflow", "room")
 
     def __init__(self, spec: MailboxSpec) -> None:
-        self.queue: list[Any] = []
+        self.queue = []
         self.capacity = _UNBOUNDED if spec.capacity is None else spec.capacity
         self.limit = self.capacity
         self.overflow = spec.overflow
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter = None
         self.room: list[asyncio.Future[None]] | None = None  # senders waiting under BLOCK
         self.dropped = 0
 
@@ -114,18 +104,6 @@ class Mailbox:
 
     def __len__(self) -> int:
         return len(self.queue)
-
-    def offer(self, msg: Any) -> bool:
-        """Queue ``msg`` if the fast path is open; False means call :meth:`offer_full`."""
-        q = self.queue
-        if len(q) < self.limit:
-            q.append(msg)
-            w = self.waiter
-            if w is not None:
-                self.waiter = None
-                w.set_result(None)
-            return True
-        return False
 
     def offer_full(self, msg: Any) -> tuple[Outcome, Any]:
         """Apply the overflow policy to ``msg``; returns the outcome and the message that was

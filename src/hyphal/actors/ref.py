@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from hyphal._core.errors import BrokenResourceError, HyphalError, WouldBlock
 from hyphal._core.timing import DeadlineTimer, current_time
+from hyphal.actors.hotpath import RefCore
 from hyphal.actors.mailbox import Ask, Outcome
 from hyphal.actors.stats import ActorStatistics
 
@@ -33,14 +34,14 @@ def _time_out(fut: asyncio.Future[Any], name: str, timeout: float) -> None:
             f"still queued)"))
 
 
-class ActorRef(Generic[Msg, Reply]):
+class ActorRef(RefCore, Generic[Msg, Reply]):
     """The handle to an actor; cheap to copy around, valid across restarts.
 
     ``ActorRef[Msg, Reply]`` is generic in the message type the actor accepts and the reply
     type of its ``receive``, so a type checker flags ``ref.tell(wrong_type)``.
     """
 
-    __slots__ = ("__weakref__", "_cell", "_loop", "_mb")
+    __slots__ = ("__weakref__", "_cell", "_loop")
 
     def __init__(self, cell: Cell) -> None:
         self._cell = cell
@@ -61,24 +62,17 @@ class ActorRef(Generic[Msg, Reply]):
 
     # -- sending -------------------------------------------------------------------------------
 
-    def tell(self, msg: Msg) -> None:
-        """Queue ``msg`` for the actor and return at once (never waits).
+    if TYPE_CHECKING:
+        def tell(self, msg: Msg) -> None:
+            """Queue ``msg`` for the actor and return at once (never waits).
 
-        On an unbounded mailbox this always succeeds. A full bounded mailbox applies its
-        policy: ``BLOCK`` raises :class:`~hyphal.WouldBlock` (use ``await ref.send(msg)`` to
-        wait for room), the drop policies discard a message into dead letters. A message to a
-        stopped actor goes to ``system.dead_letters``.
-        """
-        mb = self._mb  # Mailbox.offer, inlined: this is the hottest path
-        q = mb.queue
-        if len(q) < mb.limit:
-            q.append(msg)
-            w = mb.waiter
-            if w is not None:
-                mb.waiter = None
-                w.set_result(None)
-            return
-        self._offer_slow(msg)
+            On an unbounded mailbox this always succeeds. A full bounded mailbox applies its
+            policy: ``BLOCK`` raises :class:`~hyphal.WouldBlock` (use ``await ref.send(msg)``
+            to wait for room), the drop policies discard a message into dead letters. A
+            message to a stopped actor goes to ``system.dead_letters``.
+
+            (Implemented by :class:`~hyphal.actors.hotpath.RefCore`, in C when built.)
+            """
 
     def tell_batch(self, msgs: Iterable[Msg]) -> None:
         """``tell`` each message, in order, waking the actor once. On a bounded mailbox that
@@ -108,7 +102,7 @@ class ActorRef(Generic[Msg, Reply]):
                 self._offer_slow(msg)
                 return
             except WouldBlock:
-                await self._mb.wait_for_room(asyncio.get_running_loop())
+                await self._cell.mailbox.wait_for_room(asyncio.get_running_loop())
 
     def _offer_slow(self, msg: Any) -> None:
         cell = self._cell

@@ -1,0 +1,203 @@
+"""The per-message paths of actors: in C when it was built (``hyphal.actors._speedups``), else
+the pure-Python twins below (``HYPHAL_PURE_PYTHON=1`` forces them). Both behave the same, and
+the actor test suite runs on both.
+
+Theory of operation
+-------------------
+Three small objects carry every message:
+
+- :class:`MailboxCore`: the fields a ``tell`` touches -- ``queue`` (a list), ``limit`` (the
+  capacity, ``sys.maxsize`` when unbounded, ``-1`` once closed) and ``waiter`` (the future a
+  parked actor waits on, else None). ``offer(msg)`` appends when ``len(queue) < limit`` and
+  wakes a parked actor; the policies for a full or closed mailbox live in
+  :class:`~hyphal.actors.mailbox.Mailbox`, its subclass.
+- :class:`RefCore`: ``tell(msg)`` is ``offer`` on the ref's mailbox (``_mb``), falling back to
+  the ref's ``_offer_slow(msg)`` when the fast path is shut. The wake-up costs a
+  ``set_result`` only for the first message after the actor parked.
+- :class:`Drain`: the actor's loop over a batch it took from its mailbox, one message at a
+  time, in order. An ask whose future is already done (timed out or cancelled while queued)
+  is skipped. A handler is called, and its coroutine driven with one ``send(None)``: most
+  handlers finish there, without the event loop. When the actor's ``receive`` never awaits
+  (see :mod:`hyphal.actors.inline`), its plain-function twin is called instead and no
+  coroutine is made at all. A reply answers the ask (``cell.answered`` records the
+  statistics). A handler that does suspend is handed back: :meth:`Drain.step` returns
+  ``(coroutine, yielded)``; the actor's task awaits ``resume(coroutine, yielded)`` (or, for
+  ``NOT_STARTED``, the awaitable itself) and calls :meth:`Drain.finish` with the result,
+  then steps on. ``index`` is the message in hand: the one that raised when ``step`` raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import types
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["NOT_STARTED", "SPEEDUPS", "Ask", "Drain", "MailboxCore", "RefCore", "resume"]
+
+
+class Ask:
+    """The envelope of an ``ask``: the message, the future its reply resolves, and when it was
+    sent (``perf_counter`` seconds, for the ask latency statistics)."""
+
+    __slots__ = ("fut", "msg", "sent")
+
+    def __init__(self, msg: Any, fut: Any, sent: float) -> None:
+        self.msg = msg
+        self.fut = fut
+        self.sent = sent
+
+
+NOT_STARTED: Any = object()
+"""``Drain.step`` returns ``(awaitable, NOT_STARTED)`` when ``receive`` gave something other
+than a coroutine: the caller awaits it as it is."""
+
+
+@types.coroutine
+def resume(coro: Any, yielded: Any) -> Generator[Any, Any, Any]:
+    """Await the rest of ``coro``, which has already yielded ``yielded`` to its first
+    ``send(None)``: pass that on to the task, then relay sends and throws both ways."""
+    while True:
+        try:
+            sent = yield yielded
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # cancellation (or another throw) goes to the handler
+            try:
+                yielded = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+
+class _PyMailboxCore:
+    __slots__ = ("limit", "queue", "waiter")
+
+    queue: list[Any]
+    limit: int
+    waiter: asyncio.Future[None] | None
+
+    def offer(self, msg: Any) -> bool:
+        """Queue ``msg`` if the fast path is open (wake the actor if it is parked); False
+        means the mailbox is full or closed."""
+        q = self.queue
+        if len(q) < self.limit:
+            q.append(msg)
+            w = self.waiter
+            if w is not None:
+                self.waiter = None
+                w.set_result(None)
+            return True
+        return False
+
+
+class _PyRefCore:
+    __slots__ = ("_mb",)
+
+    _mb: _PyMailboxCore
+
+    def tell(self, msg: Any) -> None:
+        mb = self._mb  # MailboxCore.offer, inlined: this is the hottest path
+        q = mb.queue
+        if len(q) < mb.limit:
+            q.append(msg)
+            w = mb.waiter
+            if w is not None:
+                mb.waiter = None
+                w.set_result(None)
+            return
+        self._offer_slow(msg)  # type: ignore[attr-defined]
+
+
+class _PyDrain:
+    __slots__ = ("cell", "index", "inline", "receive")
+
+    def __init__(self, cell: Any, receive: Callable[[Any], Any],
+                 inline: Callable[[Any], Any] | None) -> None:
+        self.cell = cell
+        self.receive = receive
+        self.inline = inline
+        self.index = 0
+
+    def step(self, batch: list[Any]) -> tuple[Any, Any] | None:
+        """Handle ``batch[index:]``; None when all are done, ``(coroutine, yielded)`` when the
+        handler of ``batch[index]`` suspended. Raises what a handler raised."""
+        n = len(batch)
+        i = self.index
+        inline = self.inline
+        receive = self.receive
+        try:
+            while i < n:
+                msg = batch[i]
+                if type(msg) is Ask:
+                    reply = msg.fut
+                    if reply.done():  # timed out or cancelled while queued
+                        i += 1
+                        continue
+                    arg = msg.msg
+                else:
+                    reply = None
+                    arg = msg
+                if inline is not None:
+                    try:
+                        result = inline(arg)
+                    except StopIteration as exc:  # what a coroutine would have turned it into
+                        raise RuntimeError("coroutine raised StopIteration") from exc
+                else:
+                    coro = receive(arg)
+                    if type(coro) is not types.CoroutineType:
+                        self.index = i
+                        return coro, NOT_STARTED
+                    try:
+                        yielded = coro.send(None)
+                    except StopIteration as stop:
+                        result = stop.value
+                    else:
+                        self.index = i
+                        return coro, yielded
+                if reply is not None and not reply.done():
+                    reply.set_result(result)
+                    self.cell.answered(msg)
+                i += 1
+        except BaseException:
+            self.index = i
+            raise
+        self.index = n
+        return None
+
+    def finish(self, batch: list[Any], result: Any) -> None:
+        """The suspended handler of ``batch[index]`` returned ``result``: answer its ask, if
+        it was one, and move on."""
+        msg = batch[self.index]
+        if type(msg) is Ask and not msg.fut.done():
+            msg.fut.set_result(result)
+            self.cell.answered(msg)
+        self.index += 1
+
+
+_speedups: Any = None
+"""The compiled ``hyphal.actors._speedups`` module, or None (pure Python)."""
+if not os.environ.get("HYPHAL_PURE_PYTHON"):
+    try:
+        from hyphal.actors import _speedups  # type: ignore[attr-defined, no-redef]
+    except ImportError:
+        _speedups = None
+
+if TYPE_CHECKING or _speedups is None:
+    MailboxCore = _PyMailboxCore
+    RefCore = _PyRefCore
+    Drain = _PyDrain
+else:
+    _speedups.configure(Ask, NOT_STARTED)
+    MailboxCore = _speedups.MailboxCore
+    RefCore = _speedups.RefCore
+    Drain = _speedups.Drain
+
+SPEEDUPS = Drain is not _PyDrain
+"""True when the C fast paths carry the messages."""
