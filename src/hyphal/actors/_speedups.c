@@ -19,10 +19,117 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <time.h>
 
-static PyObject *ask_type = NULL;     /* hotpath.Ask */
+#define FAIRNESS_BATCH 256            /* hotpath.FAIRNESS_BATCH */
 static PyObject *not_started = NULL;  /* hotpath.NOT_STARTED */
-static PyObject *str_set_result, *str_done, *str_offer_slow, *str_answered, *str_msg, *str_fut;
+static PyObject *yield_marker = NULL; /* hotpath.YIELD */
+static PyObject *perf_counter = NULL; /* time.perf_counter */
+static PyObject *str_set_result, *str_done, *str_offer_slow, *str_ask_general,
+    *str_create_future, *str_processed, *str_admit, *str_asks, *str_latency, *str_new_latency,
+    *str_recent, *str_append, *one;
+
+/* time.perf_counter() without the call where it is known to be CLOCK_MONOTONIC; -1.0 with an
+ * exception set on error */
+static double
+now(void)
+{
+#ifdef __linux__
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) == 0) {
+        return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    }
+#endif
+    PyObject *r = PyObject_CallNoArgs(perf_counter);
+    if (r == NULL) {
+        return -1.0;
+    }
+    double value = PyFloat_AsDouble(r);
+    Py_DECREF(r);
+    return value;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ask: the envelope of an ask                                                                */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *msg;
+    PyObject *fut;
+    double sent;
+} Ask;
+
+static PyTypeObject AskType;
+
+static int
+Ask_traverse(Ask *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->msg);
+    Py_VISIT(self->fut);
+    return 0;
+}
+
+static int
+Ask_clear(Ask *self)
+{
+    Py_CLEAR(self->msg);
+    Py_CLEAR(self->fut);
+    return 0;
+}
+
+static void
+Ask_dealloc(Ask *self)
+{
+    PyObject_GC_UnTrack(self);
+    Ask_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+ask_make(PyObject *msg, PyObject *fut, double sent)
+{
+    Ask *self = PyObject_GC_New(Ask, &AskType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->msg = Py_NewRef(msg);
+    self->fut = Py_NewRef(fut);
+    self->sent = sent;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+Ask_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"msg", "fut", "sent", NULL};
+    PyObject *msg, *fut;
+    double sent;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOd:Ask", kwlist, &msg, &fut, &sent)) {
+        return NULL;
+    }
+    return ask_make(msg, fut, sent);
+}
+
+static PyMemberDef Ask_members[] = {
+    {"msg", T_OBJECT_EX, offsetof(Ask, msg), 0, NULL},
+    {"fut", T_OBJECT_EX, offsetof(Ask, fut), 0, NULL},
+    {"sent", T_DOUBLE, offsetof(Ask, sent), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject AskType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.actors._speedups.Ask",
+    .tp_basicsize = sizeof(Ask),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Ask(msg, fut, sent): the envelope of an ask (see hyphal.actors.hotpath.Ask).",
+    .tp_new = Ask_new,
+    .tp_dealloc = (destructor)Ask_dealloc,
+    .tp_traverse = (traverseproc)Ask_traverse,
+    .tp_clear = (inquiry)Ask_clear,
+    .tp_members = Ask_members,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* MailboxCore                                                                                */
@@ -31,6 +138,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *queue;
     PyObject *waiter;   /* NULL or None: the actor is not parked */
+    PyObject *room;     /* NULL, None or a list: the senders waiting for room (BLOCK) */
     Py_ssize_t limit;
 } MailboxCore;
 
@@ -41,6 +149,7 @@ MB_traverse(MailboxCore *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->queue);
     Py_VISIT(self->waiter);
+    Py_VISIT(self->room);
     return 0;
 }
 
@@ -49,6 +158,7 @@ MB_clear(MailboxCore *self)
 {
     Py_CLEAR(self->queue);
     Py_CLEAR(self->waiter);
+    Py_CLEAR(self->room);
     return 0;
 }
 
@@ -116,6 +226,7 @@ static PyMethodDef MB_methods[] = {
 static PyMemberDef MB_members[] = {
     {"queue", T_OBJECT_EX, offsetof(MailboxCore, queue), 0, NULL},
     {"waiter", T_OBJECT, offsetof(MailboxCore, waiter), 0, NULL},
+    {"room", T_OBJECT, offsetof(MailboxCore, room), 0, NULL},
     {"limit", T_PYSSIZET, offsetof(MailboxCore, limit), 0, NULL},
     {NULL},
 };
@@ -140,12 +251,14 @@ static PyTypeObject MailboxCoreType = {
 typedef struct {
     PyObject_HEAD
     MailboxCore *mb;
+    PyObject *loop;
 } RefCore;
 
 static int
 RC_traverse(RefCore *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->mb);
+    Py_VISIT(self->loop);
     return 0;
 }
 
@@ -153,6 +266,7 @@ static int
 RC_clear(RefCore *self)
 {
     Py_CLEAR(self->mb);
+    Py_CLEAR(self->loop);
     return 0;
 }
 
@@ -205,7 +319,55 @@ RC_tell(RefCore *self, PyObject *msg)
     Py_RETURN_NONE;
 }
 
+/* ask(msg, *, timeout=None): the fast path (no timeout, room in the mailbox) queues an Ask and
+ * returns its future; everything else is self._ask(msg, timeout). */
+static PyObject *
+RC_ask(RefCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *timeout = Py_None;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs != 1 || nkw > 1
+        || (nkw == 1 && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0),
+                                                        "timeout") != 0)) {
+        PyErr_SetString(PyExc_TypeError, "ask() takes one message and an optional timeout=");
+        return NULL;
+    }
+    if (nkw == 1) {
+        timeout = args[1];
+    }
+    MailboxCore *mb = self->mb;
+    if (timeout == Py_None && mb != NULL && self->loop != NULL && perf_counter != NULL
+        && mb->queue != NULL
+        && PyList_CheckExact(mb->queue) && PyList_GET_SIZE(mb->queue) < mb->limit) {
+        PyObject *fut = PyObject_CallMethodNoArgs(self->loop, str_create_future);
+        if (fut == NULL) {
+            return NULL;
+        }
+        double sent = now();
+        if (sent == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(fut);
+            return NULL;
+        }
+        PyObject *req = ask_make(args[0], fut, sent);
+        if (req == NULL || PyList_Append(mb->queue, req) < 0 || wake(mb) < 0) {
+            Py_XDECREF(req);
+            Py_DECREF(fut);
+            return NULL;
+        }
+        Py_DECREF(req);
+        return fut;
+    }
+    return PyObject_CallMethodObjArgs((PyObject *)self, str_ask_general, args[0], timeout, NULL);
+}
+
 static PyMethodDef RC_methods[] = {
+    {"ask", (PyCFunction)(void (*)(void))RC_ask, METH_FASTCALL | METH_KEYWORDS,
+     "ask(msg, *, timeout=None)\n--\n\n"
+     "Send msg; await the result to get the actor's reply (what its receive returns).\n\n"
+     "Raises (when awaited) whatever receive raised for this message; BrokenResourceError\n"
+     "if the actor stops or is restarted before replying; TimeoutError after timeout\n"
+     "seconds; MessageDropped if a full drop-policy mailbox discarded it. Raises at once:\n"
+     "BrokenResourceError if the actor is stopped, ValueError for a bad timeout."},
     {"tell", (PyCFunction)RC_tell, METH_O,
      "tell(msg)\n--\n\n"
      "Queue msg for the actor and return at once (never waits).\n\n"
@@ -213,6 +375,11 @@ static PyMethodDef RC_methods[] = {
      "policy: BLOCK raises hyphal.WouldBlock (use 'await ref.send(msg)' to wait for room),\n"
      "the drop policies discard a message into dead letters. A message to a stopped actor\n"
      "goes to system.dead_letters."},
+    {NULL},
+};
+
+static PyMemberDef RC_members[] = {
+    {"_loop", T_OBJECT_EX, offsetof(RefCore, loop), 0, NULL},
     {NULL},
 };
 
@@ -232,6 +399,7 @@ static PyTypeObject RefCoreType = {
     .tp_traverse = (traverseproc)RC_traverse,
     .tp_clear = (inquiry)RC_clear,
     .tp_methods = RC_methods,
+    .tp_members = RC_members,
     .tp_getset = RC_getset,
 };
 
@@ -241,8 +409,11 @@ static PyTypeObject RefCoreType = {
 typedef struct {
     PyObject_HEAD
     PyObject *cell;
+    MailboxCore *mb;
     PyObject *receive;
     PyObject *inline_;  /* NULL or None: no plain twin */
+    PyObject *loop;
+    PyObject *batch;    /* the list taken from the mailbox; batch[index] is in hand */
     Py_ssize_t index;
 } Drain;
 
@@ -250,8 +421,11 @@ static int
 DR_traverse(Drain *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->cell);
+    Py_VISIT(self->mb);
     Py_VISIT(self->receive);
     Py_VISIT(self->inline_);
+    Py_VISIT(self->loop);
+    Py_VISIT(self->batch);
     return 0;
 }
 
@@ -259,8 +433,11 @@ static int
 DR_clear(Drain *self)
 {
     Py_CLEAR(self->cell);
+    Py_CLEAR(self->mb);
     Py_CLEAR(self->receive);
     Py_CLEAR(self->inline_);
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->batch);
     return 0;
 }
 
@@ -275,15 +452,22 @@ DR_dealloc(Drain *self)
 static int
 DR_init(Drain *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"cell", "receive", "inline", NULL};
-    PyObject *cell, *receive, *inline_;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO:Drain", kwlist, &cell, &receive,
-                                     &inline_)) {
+    static char *kwlist[] = {"cell", "mailbox", "receive", "inline", "loop", NULL};
+    PyObject *cell, *mb, *receive, *inline_, *loop;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OOO:Drain", kwlist, &cell,
+                                     &MailboxCoreType, &mb, &receive, &inline_, &loop)) {
+        return -1;
+    }
+    PyObject *batch = PyList_New(0);
+    if (batch == NULL) {
         return -1;
     }
     Py_XSETREF(self->cell, Py_NewRef(cell));
+    Py_XSETREF(self->mb, (MailboxCore *)Py_NewRef(mb));
     Py_XSETREF(self->receive, Py_NewRef(receive));
     Py_XSETREF(self->inline_, Py_NewRef(inline_));
+    Py_XSETREF(self->loop, Py_NewRef(loop));
+    Py_XSETREF(self->batch, batch);
     self->index = 0;
     return 0;
 }
@@ -301,25 +485,58 @@ is_done(PyObject *fut)
     return done;
 }
 
-/* Answer the ask `msg` (whose future is `reply`) with `result`, unless it is done already. */
+/* Cell.answered in C: count the answered ask and record its round trip so far. */
 static int
-answer(Drain *self, PyObject *msg, PyObject *reply, PyObject *result)
+record_answer(PyObject *cell, Ask *msg)
 {
-    int done = is_done(reply);
-    if (done != 0) {
-        return done < 0 ? -1 : 0;
-    }
-    PyObject *r = PyObject_CallMethodOneArg(reply, str_set_result, result);
-    if (r == NULL) {
+    PyObject *asks = PyObject_GetAttr(cell, str_asks);
+    if (asks == NULL) {
         return -1;
     }
-    Py_DECREF(r);
-    r = PyObject_CallMethodOneArg(self->cell, str_answered, msg);
+    PyObject *more = PyNumber_Add(asks, one);
+    Py_DECREF(asks);
+    if (more == NULL || PyObject_SetAttr(cell, str_asks, more) < 0) {
+        Py_XDECREF(more);
+        return -1;
+    }
+    Py_DECREF(more);
+    PyObject *lat = PyObject_GetAttr(cell, str_latency);
+    if (lat == Py_None) {
+        Py_DECREF(lat);
+        lat = PyObject_CallMethodNoArgs(cell, str_new_latency);
+    }
+    PyObject *recent = lat == NULL ? NULL : PyObject_GetAttr(lat, str_recent);
+    Py_XDECREF(lat);
+    if (recent == NULL) {
+        return -1;
+    }
+    double t = now();
+    PyObject *sample = t == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(t - msg->sent);
+    PyObject *r = sample == NULL ? NULL : PyObject_CallMethodOneArg(recent, str_append, sample);
+    Py_XDECREF(sample);
+    Py_DECREF(recent);
     if (r == NULL) {
         return -1;
     }
     Py_DECREF(r);
     return 0;
+}
+
+/* Answer the ask `msg` with `result`, unless its future is done already. */
+static int
+answer(Drain *self, Ask *msg, PyObject *result)
+{
+    PyObject *reply = Py_NewRef(msg->fut);
+    int done = is_done(reply);
+    if (done == 0) {
+        PyObject *r = PyObject_CallMethodOneArg(reply, str_set_result, result);
+        if (r != NULL) {
+            Py_DECREF(r);
+        }
+        done = r == NULL || record_answer(self->cell, msg) < 0 ? -1 : 0;
+    }
+    Py_DECREF(reply);
+    return done < 0 ? -1 : 0;
 }
 
 /* What a coroutine makes of a StopIteration escaping its body. */
@@ -346,44 +563,107 @@ stop_iteration_to_runtime_error(void)
     Py_XDECREF(tb);
 }
 
-static PyObject *
-DR_step(Drain *self, PyObject *batch)
+/* The batch in hand is done: count it and let it go. `handled` counts the messages since
+ * run() was called. */
+static int
+finish_batch(Drain *self, Py_ssize_t *handled)
 {
-    if (!PyList_CheckExact(batch)) {
-        PyErr_SetString(PyExc_TypeError, "Drain.step() takes a list");
-        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(self->batch);
+    if (n == 0) {
+        return 0;
     }
-    if (not_started == NULL) {
+    PyObject *r = PyObject_GetAttr(self->cell, str_processed);
+    if (r == NULL) {
+        return -1;
+    }
+    PyObject *count = PyLong_FromSsize_t(n);
+    PyObject *sum = count == NULL ? NULL : PyNumber_Add(r, count);
+    Py_DECREF(r);
+    Py_XDECREF(count);
+    if (sum == NULL || PyObject_SetAttr(self->cell, str_processed, sum) < 0) {
+        Py_XDECREF(sum);
+        return -1;
+    }
+    Py_DECREF(sum);
+    *handled += n;
+    self->index = 0;
+    return PyList_SetSlice(self->batch, 0, n, NULL);  /* the empty list is the next queue */
+}
+
+/* Take everything queued as the next batch (Mailbox.take), leaving the mailbox the empty list
+ * of the last batch; -1 on error. */
+static int
+take_batch(Drain *self)
+{
+    MailboxCore *mb = self->mb;
+    PyObject *taken = mb->queue;
+    mb->queue = self->batch;
+    self->batch = taken;
+    self->index = 0;
+    if (mb->room != NULL && mb->room != Py_None) {  /* senders waiting for room: let them in */
+        int waiting = PyObject_IsTrue(mb->room);
+        PyObject *r = waiting > 0 ? PyObject_CallMethodNoArgs((PyObject *)mb, str_admit) : NULL;
+        if (waiting < 0 || (waiting > 0 && r == NULL)) {
+            return -1;
+        }
+        Py_XDECREF(r);
+    }
+    return 0;
+}
+
+static PyObject *
+DR_run(Drain *self, PyObject *unused)
+{
+    if (not_started == NULL || yield_marker == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "hyphal.actors._speedups is not configured");
         return NULL;
     }
     PyObject *inline_ = self->inline_ == Py_None ? NULL : self->inline_;
-    Py_ssize_t i = self->index;
-    while (i < PyList_GET_SIZE(batch)) {
-        PyObject *msg = Py_NewRef(PyList_GET_ITEM(batch, i));
-        PyObject *reply = NULL, *arg, *result = NULL;
-        if ((PyObject *)Py_TYPE(msg) == ask_type) {
-            reply = PyObject_GetAttr(msg, str_fut);
-            if (reply == NULL) {
-                Py_DECREF(msg);
-                goto error;
+    Py_ssize_t handled = 0;
+    for (;;) {
+        Py_ssize_t i = self->index;
+        if (i >= PyList_GET_SIZE(self->batch)) {
+            if (finish_batch(self, &handled) < 0) {
+                return NULL;
             }
-            int done = is_done(reply);
+            PyObject *queue = self->mb->queue;
+            if (queue == NULL || !PyList_CheckExact(queue)) {
+                PyErr_SetString(PyExc_TypeError, "a mailbox's queue must be a list");
+                return NULL;
+            }
+            if (PyList_GET_SIZE(queue) == 0) {
+                if (self->mb->limit < 0) {
+                    Py_RETURN_NONE;  /* closed and drained: a graceful stop */
+                }
+                PyObject *fut = PyObject_CallMethodNoArgs(self->loop, str_create_future);
+                if (fut == NULL) {
+                    return NULL;
+                }
+                Py_XSETREF(self->mb->waiter, Py_NewRef(fut));
+                return fut;  /* park until a message arrives */
+            }
+            if (handled >= FAIRNESS_BATCH) {
+                return Py_NewRef(yield_marker);  /* let others run before the next batch */
+            }
+            if (take_batch(self) < 0) {
+                return NULL;
+            }
+            continue;
+        }
+        PyObject *msg = Py_NewRef(PyList_GET_ITEM(self->batch, i));
+        PyObject *arg, *result = NULL;
+        int is_ask = Py_IS_TYPE(msg, &AskType);
+        if (is_ask) {
+            int done = is_done(((Ask *)msg)->fut);
             if (done != 0) {
-                Py_DECREF(reply);
                 Py_DECREF(msg);
                 if (done < 0) {
-                    goto error;
+                    return NULL;
                 }
-                i++;  /* timed out or cancelled while queued */
+                self->index = i + 1;  /* timed out or cancelled while queued */
                 continue;
             }
-            arg = PyObject_GetAttr(msg, str_msg);
-            if (arg == NULL) {
-                Py_DECREF(reply);
-                Py_DECREF(msg);
-                goto error;
-            }
+            arg = Py_NewRef(((Ask *)msg)->msg);
         }
         else {
             arg = Py_NewRef(msg);
@@ -398,9 +678,7 @@ DR_step(Drain *self, PyObject *batch)
             PyObject *coro = PyObject_CallOneArg(self->receive, arg);
             if (coro != NULL && !PyCoro_CheckExact(coro)) {
                 Py_DECREF(arg);
-                Py_XDECREF(reply);
                 Py_DECREF(msg);
-                self->index = i;
                 PyObject *out = PyTuple_Pack(2, coro, not_started);
                 Py_DECREF(coro);
                 return out;
@@ -409,9 +687,7 @@ DR_step(Drain *self, PyObject *batch)
                 PySendResult sent = PyIter_Send(coro, Py_None, &result);
                 if (sent == PYGEN_NEXT) {  /* it suspended: the task awaits the rest */
                     Py_DECREF(arg);
-                    Py_XDECREF(reply);
                     Py_DECREF(msg);
-                    self->index = i;
                     PyObject *out = PyTuple_Pack(2, coro, result);
                     Py_DECREF(coro);
                     Py_DECREF(result);
@@ -424,69 +700,46 @@ DR_step(Drain *self, PyObject *batch)
             }
         }
         Py_DECREF(arg);
-        if (result == NULL) {
-            Py_XDECREF(reply);
-            Py_DECREF(msg);
-            goto error;
-        }
-        int failed = reply != NULL && answer(self, msg, reply, result) < 0;
-        Py_DECREF(result);
-        Py_XDECREF(reply);
+        int failed = result == NULL || (is_ask && answer(self, (Ask *)msg, result) < 0);
+        Py_XDECREF(result);
         Py_DECREF(msg);
         if (failed) {
-            goto error;
+            return NULL;  /* index stays on the message that failed */
         }
-        i++;
+        self->index = i + 1;
     }
-    self->index = i;
-    Py_RETURN_NONE;
-error:
-    self->index = i;
-    return NULL;
 }
 
 static PyObject *
-DR_finish(Drain *self, PyObject *const *args, Py_ssize_t nargs)
+DR_finish(Drain *self, PyObject *result)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "Drain.finish(batch, result) takes a list and a value");
-        return NULL;
-    }
-    PyObject *batch = args[0];
-    if (self->index < 0 || self->index >= PyList_GET_SIZE(batch)) {
+    Py_ssize_t i = self->index;
+    if (i < 0 || i >= PyList_GET_SIZE(self->batch)) {
         PyErr_SetString(PyExc_IndexError, "Drain.finish() without a message in hand");
         return NULL;
     }
-    PyObject *msg = PyList_GET_ITEM(batch, self->index);
-    if ((PyObject *)Py_TYPE(msg) == ask_type) {
-        Py_INCREF(msg);
-        PyObject *reply = PyObject_GetAttr(msg, str_fut);
-        int failed = reply == NULL || answer(self, msg, reply, args[1]) < 0;
-        Py_XDECREF(reply);
-        Py_DECREF(msg);
-        if (failed) {
-            return NULL;
-        }
+    PyObject *msg = Py_NewRef(PyList_GET_ITEM(self->batch, i));
+    int failed = Py_IS_TYPE(msg, &AskType) && answer(self, (Ask *)msg, result) < 0;
+    Py_DECREF(msg);
+    if (failed) {
+        return NULL;
     }
-    self->index++;
+    self->index = i + 1;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef DR_methods[] = {
-    {"step", (PyCFunction)DR_step, METH_O,
-     "Handle batch[index:]; None when all are done, (coroutine, yielded) when the handler "
-     "of batch[index] suspended. Raises what a handler raised."},
-    {"finish", (PyCFunction)(void (*)(void))DR_finish, METH_FASTCALL,
+    {"run", (PyCFunction)DR_run, METH_NOARGS,
+     "Handle messages until there is something to wait for; see hyphal.actors.hotpath."},
+    {"finish", (PyCFunction)DR_finish, METH_O,
      "The suspended handler of batch[index] returned result: answer its ask, if it was one, "
      "and move on."},
     {NULL},
 };
 
 static PyMemberDef DR_members[] = {
-    {"cell", T_OBJECT_EX, offsetof(Drain, cell), READONLY, NULL},
-    {"receive", T_OBJECT_EX, offsetof(Drain, receive), READONLY, NULL},
-    {"inline", T_OBJECT, offsetof(Drain, inline_), READONLY, NULL},
-    {"index", T_PYSSIZET, offsetof(Drain, index), 0, NULL},
+    {"batch", T_OBJECT_EX, offsetof(Drain, batch), READONLY, NULL},
+    {"index", T_PYSSIZET, offsetof(Drain, index), READONLY, NULL},
     {NULL},
 };
 
@@ -495,7 +748,7 @@ static PyTypeObject DrainType = {
     .tp_name = "hyphal.actors._speedups.Drain",
     .tp_basicsize = sizeof(Drain),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Drain(cell, receive, inline): an actor's loop over the messages it took.",
+    .tp_doc = "Drain(cell, mailbox, receive, inline, loop): an actor's message loop.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)DR_init,
     .tp_dealloc = (destructor)DR_dealloc,
@@ -510,19 +763,20 @@ static PyTypeObject DrainType = {
 static PyObject *
 configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyType_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "configure(ask_type, not_started)");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "configure(not_started, yield_marker, perf_counter)");
         return NULL;
     }
-    Py_XSETREF(ask_type, Py_NewRef(args[0]));
-    Py_XSETREF(not_started, Py_NewRef(args[1]));
+    Py_XSETREF(not_started, Py_NewRef(args[0]));
+    Py_XSETREF(yield_marker, Py_NewRef(args[1]));
+    Py_XSETREF(perf_counter, Py_NewRef(args[2]));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
-     "configure(ask_type, not_started): the Ask class and the NOT_STARTED marker of "
-     "hyphal.actors.hotpath."},
+     "configure(not_started, yield_marker, perf_counter): the NOT_STARTED and YIELD markers "
+     "of hyphal.actors.hotpath and the clock of the ask latencies."},
     {NULL},
 };
 
@@ -537,25 +791,34 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&MailboxCoreType) < 0 || PyType_Ready(&RefCoreType) < 0
-        || PyType_Ready(&DrainType) < 0) {
+    if (PyType_Ready(&AskType) < 0 || PyType_Ready(&MailboxCoreType) < 0
+        || PyType_Ready(&RefCoreType) < 0 || PyType_Ready(&DrainType) < 0) {
         return NULL;
     }
     str_set_result = PyUnicode_InternFromString("set_result");
     str_done = PyUnicode_InternFromString("done");
     str_offer_slow = PyUnicode_InternFromString("_offer_slow");
-    str_answered = PyUnicode_InternFromString("answered");
-    str_msg = PyUnicode_InternFromString("msg");
-    str_fut = PyUnicode_InternFromString("fut");
-    if (!str_set_result || !str_done || !str_offer_slow || !str_answered || !str_msg
-        || !str_fut) {
+    str_asks = PyUnicode_InternFromString("asks");
+    str_latency = PyUnicode_InternFromString("latency");
+    str_new_latency = PyUnicode_InternFromString("new_latency");
+    str_recent = PyUnicode_InternFromString("recent");
+    str_append = PyUnicode_InternFromString("append");
+    one = PyLong_FromLong(1);
+    str_ask_general = PyUnicode_InternFromString("_ask");
+    str_create_future = PyUnicode_InternFromString("create_future");
+    str_processed = PyUnicode_InternFromString("processed");
+    str_admit = PyUnicode_InternFromString("_admit");
+    if (!str_processed || !str_admit || !str_asks || !str_latency || !str_new_latency
+        || !str_recent || !str_append || !one || !str_set_result || !str_done
+        || !str_offer_slow || !str_ask_general || !str_create_future) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(m, "MailboxCore", (PyObject *)&MailboxCoreType) < 0
+    if (PyModule_AddObjectRef(m, "Ask", (PyObject *)&AskType) < 0
+        || PyModule_AddObjectRef(m, "MailboxCore", (PyObject *)&MailboxCoreType) < 0
         || PyModule_AddObjectRef(m, "RefCore", (PyObject *)&RefCoreType) < 0
         || PyModule_AddObjectRef(m, "Drain", (PyObject *)&DrainType) < 0) {
         Py_DECREF(m);

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
 from hyphal.actors.actor import Actor
-from hyphal.actors.hotpath import NOT_STARTED, Drain, resume
+from hyphal.actors.hotpath import FAIRNESS_BATCH, NOT_STARTED, YIELD, Drain, resume
 from hyphal.actors.inline import plain_twin
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder
@@ -54,8 +54,6 @@ logger = logging.getLogger("hyphal.actors")
 
 RUNNING, RESTARTING, STOPPING, STOPPED = "running", "restarting", "stopping", "stopped"
 _NO_BATCH: list[Any] = []
-_FAIRNESS_BATCH = 256
-"""After handling at least this many messages in one go, yield to the loop once."""
 
 
 class Cell:
@@ -223,17 +221,32 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
     receive = actor.receive
     receive_batch = getattr(actor, "receive_batch", None)
     loop = asyncio.get_running_loop()
-    drain = Drain(cell, receive, None if receive_batch is not None else plain_twin(receive))
+    drain = None if receive_batch is not None else Drain(cell, mb, receive, plain_twin(receive),
+                                                          loop)
     batch: list[Any] = _NO_BATCH  # a shared constant keeps an idle actor's frame small
     i = j = 0  # the message (or run of messages) in hand is batch[i:j]
     msg: Any = None
     reply: Any = None
     result: Any = None
-    awaitable: Any = None
-    yielded: Any = None
-    suspended: Any = None
+    todo: Any = None
     try:
-        while True:
+        if drain is not None:  # one message at a time: the C loop (hotpath.py)
+            while (todo := drain.run()) is not None:
+                if type(todo) is tuple:  # a handler suspended: await the rest of it
+                    awaitable, yielded = todo
+                    todo = None
+                    if yielded is NOT_STARTED:
+                        result = await awaitable
+                    else:
+                        result = await resume(awaitable, yielded)
+                    awaitable = yielded = None
+                    drain.finish(result)
+                    result = None
+                elif todo is YIELD:
+                    await asyncio.sleep(0)
+                else:
+                    await todo  # parked: the mailbox wakes us
+        while receive_batch is not None:
             if not mb.queue:
                 if mb.limit < 0:
                     break  # closed and drained: a graceful stop
@@ -242,45 +255,33 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
                 await fut
                 continue
             batch = mb.take()
-            if receive_batch is None:
-                drain.index = 0
-                while (suspended := drain.step(batch)) is not None:
-                    awaitable, yielded = suspended
-                    suspended = None
-                    if yielded is NOT_STARTED:
-                        result = await awaitable
-                    else:
-                        result = await resume(awaitable, yielded)
-                    awaitable = yielded = None
-                    drain.finish(batch, result)
-            else:
-                n = len(batch)
-                i = 0
-                while i < n:
-                    msg = batch[i]
-                    if type(msg) is Ask:
-                        j = i + 1
-                        reply = msg.fut
+            n = len(batch)
+            i = 0
+            while i < n:
+                msg = batch[i]
+                if type(msg) is Ask:
+                    j = i + 1
+                    reply = msg.fut
+                    if not reply.done():
+                        result = await receive(msg.msg)
                         if not reply.done():
-                            result = await receive(msg.msg)
-                            if not reply.done():
-                                reply.set_result(result)
-                                cell.answered(msg)
-                    else:
-                        j = i + 1
-                        while j < n and type(batch[j]) is not Ask:
-                            j += 1
-                        await receive_batch(batch[i:j])
-                    i = j
+                            reply.set_result(result)
+                            cell.answered(msg)
+                else:
+                    j = i + 1
+                    while j < n and type(batch[j]) is not Ask:
+                        j += 1
+                    await receive_batch(batch[i:j])
+                i = j
             cell.processed += len(batch)
             msg = reply = result = None  # hold no user objects while idle
-            if len(batch) >= _FAIRNESS_BATCH and mb.queue:
+            if len(batch) >= FAIRNESS_BATCH and mb.queue:
                 batch = _NO_BATCH
                 await asyncio.sleep(0)
             batch = _NO_BATCH
     except Exception as exc:
-        if receive_batch is None:
-            i = drain.index
+        if drain is not None:
+            batch, i = drain.batch, drain.index
             j = i + 1
         elif type(batch[i]) is Ask:
             j = i + 1  # one message failed (a run of tells when receive_batch raised)
@@ -296,12 +297,12 @@ async def run_incarnation(cell: Cell, error: BaseException | None) -> None:
         return
     except asyncio.CancelledError:
         mb.waiter = None
+        if drain is not None:
+            batch, i = drain.batch, drain.index
+            j = i + 1
+        elif batch and type(batch[i]) is Ask:
+            j = i + 1
         if batch:
-            if receive_batch is None:
-                i = drain.index
-                j = i + 1
-            elif type(batch[i]) is Ask:
-                j = i + 1
             cell.processed += i
             cell.discard(batch[i:j], "interrupted")
             mb.put_back(batch[j:])

@@ -32,12 +32,13 @@ import asyncio
 import os
 import types
 from collections.abc import Callable, Generator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["NOT_STARTED", "SPEEDUPS", "Ask", "Drain", "MailboxCore", "RefCore", "resume"]
+__all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "Drain", "MailboxCore", "RefCore", "resume"]
 
 
-class Ask:
+class _PyAsk:
     """The envelope of an ``ask``: the message, the future its reply resolves, and when it was
     sent (``perf_counter`` seconds, for the ask latency statistics)."""
 
@@ -50,8 +51,12 @@ class Ask:
 
 
 NOT_STARTED: Any = object()
-"""``Drain.step`` returns ``(awaitable, NOT_STARTED)`` when ``receive`` gave something other
+"""``Drain.run`` returns ``(awaitable, NOT_STARTED)`` when ``receive`` gave something other
 than a coroutine: the caller awaits it as it is."""
+YIELD: Any = object()
+"""``Drain.run`` returns it after ``FAIRNESS_BATCH`` messages when more are queued: the actor
+yields to the loop once (``sleep(0)``) so one busy actor cannot starve the others."""
+FAIRNESS_BATCH = 256
 
 
 @types.coroutine
@@ -77,11 +82,12 @@ def resume(coro: Any, yielded: Any) -> Generator[Any, Any, Any]:
 
 
 class _PyMailboxCore:
-    __slots__ = ("limit", "queue", "waiter")
+    __slots__ = ("limit", "queue", "room", "waiter")
 
     queue: list[Any]
     limit: int
     waiter: asyncio.Future[None] | None
+    room: list[asyncio.Future[None]] | None
 
     def offer(self, msg: Any) -> bool:
         """Queue ``msg`` if the fast path is open (wake the actor if it is parked); False
@@ -98,9 +104,10 @@ class _PyMailboxCore:
 
 
 class _PyRefCore:
-    __slots__ = ("_mb",)
+    __slots__ = ("_loop", "_mb")
 
     _mb: _PyMailboxCore
+    _loop: asyncio.AbstractEventLoop
 
     def tell(self, msg: Any) -> None:
         mb = self._mb  # MailboxCore.offer, inlined: this is the hottest path
@@ -114,67 +121,99 @@ class _PyRefCore:
             return
         self._offer_slow(msg)  # type: ignore[attr-defined]
 
+    def ask(self, msg: Any, *, timeout: float | None = None) -> Any:
+        mb = self._mb
+        q = mb.queue
+        if timeout is None and len(q) < mb.limit:
+            fut = self._loop.create_future()
+            q.append(Ask(msg, fut, perf_counter()))
+            w = mb.waiter
+            if w is not None:
+                mb.waiter = None
+                w.set_result(None)
+            return fut
+        return self._ask(msg, timeout)  # type: ignore[attr-defined]
+
 
 class _PyDrain:
-    __slots__ = ("cell", "index", "inline", "receive")
+    __slots__ = ("batch", "cell", "index", "inline", "loop", "mb", "receive")
 
-    def __init__(self, cell: Any, receive: Callable[[Any], Any],
-                 inline: Callable[[Any], Any] | None) -> None:
+    def __init__(self, cell: Any, mailbox: _PyMailboxCore, receive: Callable[[Any], Any],
+                 inline: Callable[[Any], Any] | None, loop: asyncio.AbstractEventLoop) -> None:
         self.cell = cell
+        self.mb = mailbox
         self.receive = receive
         self.inline = inline
+        self.loop = loop
+        self.batch: list[Any] = []
         self.index = 0
 
-    def step(self, batch: list[Any]) -> tuple[Any, Any] | None:
-        """Handle ``batch[index:]``; None when all are done, ``(coroutine, yielded)`` when the
-        handler of ``batch[index]`` suspended. Raises what a handler raised."""
-        n = len(batch)
-        i = self.index
+    def run(self) -> Any:
+        """Handle messages until there is something to wait for. Returns a future to await
+        when the mailbox is empty (the actor parks on it), :data:`YIELD` after
+        ``FAIRNESS_BATCH`` messages when more are queued (sleep(0) then), ``(coroutine,
+        yielded)`` when the handler of ``batch[index]`` suspended (await it through
+        :func:`resume`, then call :meth:`finish`), or None once the mailbox is closed and
+        drained. Raises what a handler raised, with ``batch[index]`` the message that
+        failed."""
         inline = self.inline
-        receive = self.receive
-        try:
-            while i < n:
-                msg = batch[i]
-                if type(msg) is Ask:
-                    reply = msg.fut
-                    if reply.done():  # timed out or cancelled while queued
-                        i += 1
-                        continue
-                    arg = msg.msg
+        handled = 0
+        while True:
+            batch = self.batch
+            i = self.index
+            if i >= len(batch):
+                if batch:
+                    self.cell.processed += len(batch)
+                    handled += len(batch)
+                    self.batch = []
+                    self.index = 0
+                mb = self.mb
+                if not mb.queue:
+                    if mb.limit < 0:
+                        return None  # closed and drained: a graceful stop
+                    fut = mb.waiter = self.loop.create_future()
+                    return fut  # park until a message arrives
+                if handled >= FAIRNESS_BATCH:
+                    return YIELD
+                self.batch = mb.queue  # Mailbox.take
+                mb.queue = []
+                if mb.room:
+                    mb._admit()  # type: ignore[attr-defined]
+                continue
+            msg = batch[i]
+            if type(msg) is Ask:
+                reply = msg.fut
+                if reply.done():  # timed out or cancelled while queued
+                    self.index = i + 1
+                    continue
+                arg = msg.msg
+            else:
+                reply = None
+                arg = msg
+            if inline is not None:
+                try:
+                    result = inline(arg)
+                except StopIteration as exc:  # what a coroutine would have turned it into
+                    raise RuntimeError("coroutine raised StopIteration") from exc
+            else:
+                coro = self.receive(arg)
+                if type(coro) is not types.CoroutineType:
+                    return coro, NOT_STARTED
+                try:
+                    yielded = coro.send(None)
+                except StopIteration as stop:
+                    result = stop.value
                 else:
-                    reply = None
-                    arg = msg
-                if inline is not None:
-                    try:
-                        result = inline(arg)
-                    except StopIteration as exc:  # what a coroutine would have turned it into
-                        raise RuntimeError("coroutine raised StopIteration") from exc
-                else:
-                    coro = receive(arg)
-                    if type(coro) is not types.CoroutineType:
-                        self.index = i
-                        return coro, NOT_STARTED
-                    try:
-                        yielded = coro.send(None)
-                    except StopIteration as stop:
-                        result = stop.value
-                    else:
-                        self.index = i
-                        return coro, yielded
-                if reply is not None and not reply.done():
-                    reply.set_result(result)
-                    self.cell.answered(msg)
-                i += 1
-        except BaseException:
-            self.index = i
-            raise
-        self.index = n
-        return None
+                    return coro, yielded
+            if reply is not None and not reply.done():
+                reply.set_result(result)
+                self.cell.answered(msg)
+            self.index = i + 1
 
-    def finish(self, batch: list[Any], result: Any) -> None:
+    def finish(self, result: Any) -> None:
         """The suspended handler of ``batch[index]`` returned ``result``: answer its ask, if
         it was one, and move on."""
-        msg = batch[self.index]
+        msg = self.batch[self.index]
         if type(msg) is Ask and not msg.fut.done():
             msg.fut.set_result(result)
             self.cell.answered(msg)
@@ -190,11 +229,13 @@ if not os.environ.get("HYPHAL_PURE_PYTHON"):
         _speedups = None
 
 if TYPE_CHECKING or _speedups is None:
+    Ask = _PyAsk
     MailboxCore = _PyMailboxCore
     RefCore = _PyRefCore
     Drain = _PyDrain
 else:
-    _speedups.configure(Ask, NOT_STARTED)
+    _speedups.configure(NOT_STARTED, YIELD, perf_counter)
+    Ask = _speedups.Ask
     MailboxCore = _speedups.MailboxCore
     RefCore = _speedups.RefCore
     Drain = _speedups.Drain

@@ -87,7 +87,7 @@ class Mailbox(MailboxCore):
     """The queue between senders and one actor. See the module docs (``queue``, ``limit``,
     ``waiter`` and :meth:`offer` come from :class:`~hyphal.actors.hotpath.MailboxCore`)."""
 
-    __slots__ = ("capacity", "dropped", "overflow", "room")
+    __slots__ = ("capacity", "dropped", "overflow")
 
     def __init__(self, spec: MailboxSpec) -> None:
         self.queue = []
@@ -95,7 +95,7 @@ class Mailbox(MailboxCore):
         self.limit = self.capacity
         self.overflow = spec.overflow
         self.waiter = None
-        self.room: list[asyncio.Future[None]] | None = None  # senders waiting under BLOCK
+        self.room = None  # senders waiting under BLOCK
         self.dropped = 0
 
     @property

@@ -41,7 +41,7 @@ class ActorRef(RefCore, Generic[Msg, Reply]):
     type of its ``receive``, so a type checker flags ``ref.tell(wrong_type)``.
     """
 
-    __slots__ = ("__weakref__", "_cell", "_loop")
+    __slots__ = ("__weakref__", "_cell")
 
     def __init__(self, cell: Cell) -> None:
         self._cell = cell
@@ -130,32 +130,30 @@ class ActorRef(RefCore, Generic[Msg, Reply]):
 
     # -- request/reply -------------------------------------------------------------------------
 
-    def ask(self, msg: Msg, *, timeout: float | None = None) -> Awaitable[Reply]:
-        """Send ``msg``; ``await`` the result to get the actor's reply (what its ``receive``
-        returns).
+    if TYPE_CHECKING:
+        def ask(self, msg: Msg, *, timeout: float | None = None) -> Awaitable[Reply]:
+            """Send ``msg``; ``await`` the result to get the actor's reply (what its ``receive``
+            returns).
 
-        Raises (when awaited) whatever ``receive`` raised for this message;
-        :class:`~hyphal.BrokenResourceError` if the actor stops or is restarted before replying;
-        ``TimeoutError`` after ``timeout`` seconds (the message is skipped if the actor has not
-        started on it yet); :class:`MessageDropped` if a full drop-policy mailbox discarded it.
-        Raises at once: :class:`~hyphal.BrokenResourceError` if the actor is stopped,
-        ``ValueError`` for a negative or NaN timeout.
+            Raises (when awaited) whatever ``receive`` raised for this message;
+            :class:`~hyphal.BrokenResourceError` if the actor stops or is restarted before replying;
+            ``TimeoutError`` after ``timeout`` seconds (the message is skipped if the actor has not
+            started on it yet); :class:`MessageDropped` if a full drop-policy mailbox discarded it.
+            Raises at once: :class:`~hyphal.BrokenResourceError` if the actor is stopped,
+            ``ValueError`` for a negative or NaN timeout.
 
-        No task is created: the actor resolves a future, so an ask costs two task switches.
-        """
+            No task is created: the actor resolves a future, so an ask costs two task switches.
+            (The common case is :class:`~hyphal.actors.hotpath.RefCore`'s, in C when built;
+            the rest is :meth:`_ask`.)
+            """
+
+    def _ask(self, msg: Msg, timeout: float | None) -> Awaitable[Reply]:
+        """``ask`` in general: any timeout, a full or closed mailbox."""
         if timeout is not None and not timeout >= 0:
             raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
         fut: asyncio.Future[Any] = self._loop.create_future()
         req = Ask(msg, fut, perf_counter())
-        mb = self._mb  # Mailbox.offer, inlined
-        q = mb.queue
-        if len(q) < mb.limit:
-            q.append(req)
-            w = mb.waiter
-            if w is not None:
-                mb.waiter = None
-                w.set_result(None)
-        else:
+        if not self._mb.offer(req):
             try:
                 self._offer_slow(req)  # raises BrokenResourceError when stopped
             except WouldBlock:
