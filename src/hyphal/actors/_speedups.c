@@ -26,8 +26,7 @@ static PyObject *not_started = NULL;  /* hotpath.NOT_STARTED */
 static PyObject *yield_marker = NULL; /* hotpath.YIELD */
 static PyObject *perf_counter = NULL; /* time.perf_counter */
 static PyObject *str_set_result, *str_done, *str_offer_slow, *str_ask_general,
-    *str_create_future, *str_processed, *str_admit, *str_asks, *str_latency, *str_new_latency,
-    *str_recent, *str_append, *one;
+    *str_create_future, *str_admit, *str_new_latency, *str_recent, *str_append;
 
 /* time.perf_counter() without the call where it is known to be CLOCK_MONOTONIC; -1.0 with an
  * exception set on error */
@@ -129,6 +128,60 @@ static PyTypeObject AskType = {
     .tp_traverse = (traverseproc)Ask_traverse,
     .tp_clear = (inquiry)Ask_clear,
     .tp_members = Ask_members,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* CellCore: the counters the loop updates per message                                        */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *latency;  /* NULL or None until the first answered ask: a LatencyRecorder */
+    long long processed;
+    long long asks;
+} CellCore;
+
+static PyTypeObject CellCoreType;
+
+static int
+CC_traverse(CellCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->latency);
+    return 0;
+}
+
+static int
+CC_clear(CellCore *self)
+{
+    Py_CLEAR(self->latency);
+    return 0;
+}
+
+static void
+CC_dealloc(CellCore *self)
+{
+    PyObject_GC_UnTrack(self);
+    CC_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef CC_members[] = {
+    {"latency", T_OBJECT, offsetof(CellCore, latency), 0, NULL},
+    {"processed", T_LONGLONG, offsetof(CellCore, processed), 0, NULL},
+    {"asks", T_LONGLONG, offsetof(CellCore, asks), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject CellCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.actors._speedups.CellCore",
+    .tp_basicsize = sizeof(CellCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The C base of an actor's cell: the counters its loop updates per message.",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)CC_dealloc,
+    .tp_traverse = (traverseproc)CC_traverse,
+    .tp_clear = (inquiry)CC_clear,
+    .tp_members = CC_members,
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -408,7 +461,7 @@ static PyTypeObject RefCoreType = {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *cell;
+    CellCore *cell;
     MailboxCore *mb;
     PyObject *receive;
     PyObject *inline_;  /* NULL or None: no plain twin */
@@ -454,7 +507,7 @@ DR_init(Drain *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"cell", "mailbox", "receive", "inline", "loop", NULL};
     PyObject *cell, *mb, *receive, *inline_, *loop;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OOO:Drain", kwlist, &cell,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOO:Drain", kwlist, &CellCoreType, &cell,
                                      &MailboxCoreType, &mb, &receive, &inline_, &loop)) {
         return -1;
     }
@@ -462,7 +515,7 @@ DR_init(Drain *self, PyObject *args, PyObject *kwds)
     if (batch == NULL) {
         return -1;
     }
-    Py_XSETREF(self->cell, Py_NewRef(cell));
+    Py_XSETREF(self->cell, (CellCore *)Py_NewRef(cell));
     Py_XSETREF(self->mb, (MailboxCore *)Py_NewRef(mb));
     Py_XSETREF(self->receive, Py_NewRef(receive));
     Py_XSETREF(self->inline_, Py_NewRef(inline_));
@@ -487,23 +540,15 @@ is_done(PyObject *fut)
 
 /* Cell.answered in C: count the answered ask and record its round trip so far. */
 static int
-record_answer(PyObject *cell, Ask *msg)
+record_answer(CellCore *cell, Ask *msg)
 {
-    PyObject *asks = PyObject_GetAttr(cell, str_asks);
-    if (asks == NULL) {
-        return -1;
+    cell->asks++;
+    PyObject *lat = cell->latency;
+    if (lat == NULL || lat == Py_None) {
+        lat = PyObject_CallMethodNoArgs((PyObject *)cell, str_new_latency);
     }
-    PyObject *more = PyNumber_Add(asks, one);
-    Py_DECREF(asks);
-    if (more == NULL || PyObject_SetAttr(cell, str_asks, more) < 0) {
-        Py_XDECREF(more);
-        return -1;
-    }
-    Py_DECREF(more);
-    PyObject *lat = PyObject_GetAttr(cell, str_latency);
-    if (lat == Py_None) {
-        Py_DECREF(lat);
-        lat = PyObject_CallMethodNoArgs(cell, str_new_latency);
+    else {
+        Py_INCREF(lat);
     }
     PyObject *recent = lat == NULL ? NULL : PyObject_GetAttr(lat, str_recent);
     Py_XDECREF(lat);
@@ -572,19 +617,7 @@ finish_batch(Drain *self, Py_ssize_t *handled)
     if (n == 0) {
         return 0;
     }
-    PyObject *r = PyObject_GetAttr(self->cell, str_processed);
-    if (r == NULL) {
-        return -1;
-    }
-    PyObject *count = PyLong_FromSsize_t(n);
-    PyObject *sum = count == NULL ? NULL : PyNumber_Add(r, count);
-    Py_DECREF(r);
-    Py_XDECREF(count);
-    if (sum == NULL || PyObject_SetAttr(self->cell, str_processed, sum) < 0) {
-        Py_XDECREF(sum);
-        return -1;
-    }
-    Py_DECREF(sum);
+    self->cell->processed += n;
     *handled += n;
     self->index = 0;
     return PyList_SetSlice(self->batch, 0, n, NULL);  /* the empty list is the next queue */
@@ -791,26 +824,22 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&AskType) < 0 || PyType_Ready(&MailboxCoreType) < 0
+    if (PyType_Ready(&AskType) < 0 || PyType_Ready(&CellCoreType) < 0
+        || PyType_Ready(&MailboxCoreType) < 0
         || PyType_Ready(&RefCoreType) < 0 || PyType_Ready(&DrainType) < 0) {
         return NULL;
     }
     str_set_result = PyUnicode_InternFromString("set_result");
     str_done = PyUnicode_InternFromString("done");
     str_offer_slow = PyUnicode_InternFromString("_offer_slow");
-    str_asks = PyUnicode_InternFromString("asks");
-    str_latency = PyUnicode_InternFromString("latency");
     str_new_latency = PyUnicode_InternFromString("new_latency");
     str_recent = PyUnicode_InternFromString("recent");
     str_append = PyUnicode_InternFromString("append");
-    one = PyLong_FromLong(1);
     str_ask_general = PyUnicode_InternFromString("_ask");
     str_create_future = PyUnicode_InternFromString("create_future");
-    str_processed = PyUnicode_InternFromString("processed");
     str_admit = PyUnicode_InternFromString("_admit");
-    if (!str_processed || !str_admit || !str_asks || !str_latency || !str_new_latency
-        || !str_recent || !str_append || !one || !str_set_result || !str_done
-        || !str_offer_slow || !str_ask_general || !str_create_future) {
+    if (!str_admit || !str_new_latency || !str_recent || !str_append || !str_set_result
+        || !str_done || !str_offer_slow || !str_ask_general || !str_create_future) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module_def);
@@ -818,6 +847,7 @@ PyInit__speedups(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(m, "Ask", (PyObject *)&AskType) < 0
+        || PyModule_AddObjectRef(m, "CellCore", (PyObject *)&CellCoreType) < 0
         || PyModule_AddObjectRef(m, "MailboxCore", (PyObject *)&MailboxCoreType) < 0
         || PyModule_AddObjectRef(m, "RefCore", (PyObject *)&RefCoreType) < 0
         || PyModule_AddObjectRef(m, "Drain", (PyObject *)&DrainType) < 0) {

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
 from hyphal.actors.actor import Actor
-from hyphal.actors.hotpath import FAIRNESS_BATCH, NOT_STARTED, YIELD, Drain, resume
+from hyphal.actors.hotpath import FAIRNESS_BATCH, CellCore, NOT_STARTED, YIELD, Drain, resume
 from hyphal.actors.inline import plain_twin
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder
@@ -56,12 +56,13 @@ RUNNING, RESTARTING, STOPPING, STOPPED = "running", "restarting", "stopping", "s
 _NO_BATCH: list[Any] = []
 
 
-class Cell:
-    """One actor's runtime state; see the module docs."""
+class Cell(CellCore):
+    """One actor's runtime state; see the module docs (``processed``, ``asks`` and
+    ``latency`` live in :class:`~hyphal.actors.hotpath.CellCore`)."""
 
-    __slots__ = ("actor", "args", "asks", "factory", "failed", "generation", "handle",
-                 "joiners", "killing", "latency", "mailbox", "name", "parent", "processed",
-                 "ref", "restarts", "spec", "state", "system")
+    __slots__ = ("actor", "args", "factory", "failed", "generation", "handle", "joiners",
+                 "killing", "mailbox", "name", "parent", "ref", "restarts", "spec", "state",
+                 "system")
 
     def __init__(self, system: ActorSystem, parent: Supervisor, factory: Callable[..., Any],
                  args: tuple[Any, ...], name: str, spec: MailboxSpec) -> None:
@@ -84,7 +85,7 @@ class Cell:
         self.failed = 0
         self.restarts = 0
         self.asks = 0
-        self.latency: LatencyRecorder | None = None
+        self.latency = None
         self.joiners: list[asyncio.Future[None]] | None = None
 
     def __repr__(self) -> str:

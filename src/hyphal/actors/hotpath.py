@@ -4,8 +4,10 @@ the actor test suite runs on both.
 
 Theory of operation
 -------------------
-Three small objects carry every message:
+Four small objects carry every message:
 
+- :class:`CellCore`: the counters of an actor's cell that change per message (``processed``,
+  ``asks``, ``latency``), as C fields when built.
 - :class:`MailboxCore`: the fields a ``tell`` touches -- ``queue`` (a list), ``limit`` (the
   capacity, ``sys.maxsize`` when unbounded, ``-1`` once closed) and ``waiter`` (the future a
   parked actor waits on, else None). ``offer(msg)`` appends when ``len(queue) < limit`` and
@@ -35,7 +37,9 @@ from collections.abc import Callable, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "Drain", "MailboxCore", "RefCore", "resume"]
+from hyphal.actors.stats import LatencyRecorder
+
+__all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "CellCore", "Drain", "MailboxCore", "RefCore", "resume"]
 
 
 class _PyAsk:
@@ -79,6 +83,14 @@ def resume(coro: Any, yielded: Any) -> Generator[Any, Any, Any]:
                 yielded = coro.send(sent)
             except StopIteration as stop:
                 return stop.value
+
+
+class _PyCellCore:
+    __slots__ = ("asks", "latency", "processed")
+
+    processed: int
+    asks: int
+    latency: LatencyRecorder | None
 
 
 class _PyMailboxCore:
@@ -230,12 +242,14 @@ if not os.environ.get("HYPHAL_PURE_PYTHON"):
 
 if TYPE_CHECKING or _speedups is None:
     Ask = _PyAsk
+    CellCore = _PyCellCore
     MailboxCore = _PyMailboxCore
     RefCore = _PyRefCore
     Drain = _PyDrain
 else:
     _speedups.configure(NOT_STARTED, YIELD, perf_counter)
     Ask = _speedups.Ask
+    CellCore = _speedups.CellCore
     MailboxCore = _speedups.MailboxCore
     RefCore = _speedups.RefCore
     Drain = _speedups.Drain
