@@ -6,15 +6,18 @@
  * This is the C twin of the pure-Python classes in hotpath.py (read its header first); both
  * behave the same and the actor suite runs on both.
  *
- * - MailboxCore holds the fields a tell touches (queue, limit, waiter) as C members that
- *   Python reads and writes as attributes; offer() is the fast path.
+ * - Ask, CellCore and MailboxCore hold the fields the hot paths touch as C members, which
+ *   Python reads and writes as attributes (the Python classes Cell and Mailbox subclass them).
  * - RefCore.tell(msg) runs offer() on the ref's mailbox and calls self._offer_slow(msg) when
- *   the mailbox is full or closed. The `_mb` setter checks the type once, so tell() trusts it.
- * - Drain.step(batch) handles batch[index:] in order: asks already answered are skipped, the
- *   handler is called (the plain twin of a receive that never awaits, else receive itself,
- *   whose coroutine is driven with PyIter_Send: no StopIteration is ever made), the reply
- *   answers the ask. A handler that suspends is returned as (coroutine, yielded) for the
- *   actor's task to await; one that raises leaves `index` on its message.
+ *   the mailbox is full or closed; RefCore.ask(msg) queues an Ask when there is room and no
+ *   timeout, else calls self._ask(msg, timeout). The `_mb` setter checks the type once, so
+ *   tell() and ask() trust it.
+ * - Drain.run() is the actor's loop: take the queue (swapping in the last batch's emptied
+ *   list), call each handler (the plain twin of a receive that never awaits, else receive,
+ *   whose coroutine is driven with PyIter_Send: no StopIteration is made), answer asks, count,
+ *   and return only with something for the actor's task to await (a wake-up future, the
+ *   YIELD marker, a suspended handler) or None when the mailbox is closed and drained. A
+ *   handler that raises leaves `index` on its message.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -24,6 +27,7 @@
 #define FAIRNESS_BATCH 256            /* hotpath.FAIRNESS_BATCH */
 static PyObject *not_started = NULL;  /* hotpath.NOT_STARTED */
 static PyObject *yield_marker = NULL; /* hotpath.YIELD */
+static PyObject *no_batch = NULL;     /* an empty list, never changed: an idle actor's batch */
 static PyObject *perf_counter = NULL; /* time.perf_counter */
 static PyObject *str_set_result, *str_done, *str_offer_slow, *str_ask_general,
     *str_create_future, *str_admit, *str_new_latency, *str_recent, *str_append;
@@ -511,16 +515,12 @@ DR_init(Drain *self, PyObject *args, PyObject *kwds)
                                      &MailboxCoreType, &mb, &receive, &inline_, &loop)) {
         return -1;
     }
-    PyObject *batch = PyList_New(0);
-    if (batch == NULL) {
-        return -1;
-    }
     Py_XSETREF(self->cell, (CellCore *)Py_NewRef(cell));
     Py_XSETREF(self->mb, (MailboxCore *)Py_NewRef(mb));
     Py_XSETREF(self->receive, Py_NewRef(receive));
     Py_XSETREF(self->inline_, Py_NewRef(inline_));
     Py_XSETREF(self->loop, Py_NewRef(loop));
-    Py_XSETREF(self->batch, batch);
+    Py_XSETREF(self->batch, Py_NewRef(no_batch));
     self->index = 0;
     return 0;
 }
@@ -629,8 +629,17 @@ static int
 take_batch(Drain *self)
 {
     MailboxCore *mb = self->mb;
+    PyObject *empty = self->batch;
+    if (empty == no_batch) {  /* the first batch */
+        Py_DECREF(empty);
+        empty = PyList_New(0);
+        if (empty == NULL) {
+            self->batch = Py_NewRef(no_batch);
+            return -1;
+        }
+    }
     PyObject *taken = mb->queue;
-    mb->queue = self->batch;
+    mb->queue = empty;
     self->batch = taken;
     self->index = 0;
     if (mb->room != NULL && mb->room != Py_None) {  /* senders waiting for room: let them in */
@@ -840,6 +849,10 @@ PyInit__speedups(void)
     str_admit = PyUnicode_InternFromString("_admit");
     if (!str_admit || !str_new_latency || !str_recent || !str_append || !str_set_result
         || !str_done || !str_offer_slow || !str_ask_general || !str_create_future) {
+        return NULL;
+    }
+    no_batch = PyList_New(0);
+    if (no_batch == NULL) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module_def);

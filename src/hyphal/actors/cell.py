@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
 from hyphal.actors.actor import Actor
-from hyphal.actors.hotpath import FAIRNESS_BATCH, CellCore, NOT_STARTED, YIELD, Drain, resume
+from hyphal.actors.hotpath import FAIRNESS_BATCH, NOT_STARTED, YIELD, CellCore, Drain, resume
 from hyphal.actors.inline import plain_twin
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder

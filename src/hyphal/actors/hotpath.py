@@ -4,28 +4,33 @@ the actor test suite runs on both.
 
 Theory of operation
 -------------------
-Four small objects carry every message:
+Five small objects carry every message:
 
+- :class:`Ask`: the envelope of an ask (message, reply future, send time).
 - :class:`CellCore`: the counters of an actor's cell that change per message (``processed``,
-  ``asks``, ``latency``), as C fields when built.
+  ``asks``, ``latency``).
 - :class:`MailboxCore`: the fields a ``tell`` touches -- ``queue`` (a list), ``limit`` (the
-  capacity, ``sys.maxsize`` when unbounded, ``-1`` once closed) and ``waiter`` (the future a
-  parked actor waits on, else None). ``offer(msg)`` appends when ``len(queue) < limit`` and
-  wakes a parked actor; the policies for a full or closed mailbox live in
-  :class:`~hyphal.actors.mailbox.Mailbox`, its subclass.
+  capacity, ``sys.maxsize`` when unbounded, ``-1`` once closed), ``waiter`` (the future a
+  parked actor waits on, else None) and ``room`` (senders waiting for room under ``BLOCK``).
+  ``offer(msg)`` appends when ``len(queue) < limit`` and wakes a parked actor; the policies
+  for a full or closed mailbox live in :class:`~hyphal.actors.mailbox.Mailbox`, its subclass.
 - :class:`RefCore`: ``tell(msg)`` is ``offer`` on the ref's mailbox (``_mb``), falling back to
-  the ref's ``_offer_slow(msg)`` when the fast path is shut. The wake-up costs a
-  ``set_result`` only for the first message after the actor parked.
-- :class:`Drain`: the actor's loop over a batch it took from its mailbox, one message at a
-  time, in order. An ask whose future is already done (timed out or cancelled while queued)
-  is skipped. A handler is called, and its coroutine driven with one ``send(None)``: most
-  handlers finish there, without the event loop. When the actor's ``receive`` never awaits
-  (see :mod:`hyphal.actors.inline`), its plain-function twin is called instead and no
-  coroutine is made at all. A reply answers the ask (``cell.answered`` records the
-  statistics). A handler that does suspend is handed back: :meth:`Drain.step` returns
-  ``(coroutine, yielded)``; the actor's task awaits ``resume(coroutine, yielded)`` (or, for
-  ``NOT_STARTED``, the awaitable itself) and calls :meth:`Drain.finish` with the result,
-  then steps on. ``index`` is the message in hand: the one that raised when ``step`` raises.
+  the ref's ``_offer_slow(msg)`` when the fast path is shut; the wake-up costs a
+  ``set_result`` only for the first message after the actor parked. ``ask(msg)`` without a
+  timeout, into a mailbox with room, queues an :class:`Ask` and returns its future; every
+  other ask is the ref's ``_ask(msg, timeout)``.
+- :class:`Drain`: the actor's message loop. ``run()`` takes the whole queue as a batch (one
+  list swap) and handles it one message at a time, in order: an ask whose future is already
+  done (timed out or cancelled while queued) is skipped; the handler is called and its
+  coroutine driven with one ``send(None)`` -- most handlers finish there, without the event
+  loop -- and the reply answers the ask. When the actor's ``receive`` never awaits (see
+  :mod:`hyphal.actors.inline`) its plain-function twin is called instead and no coroutine is
+  made at all. ``run()`` returns only when there is something to wait for: a future to park
+  on (the mailbox is empty), :data:`YIELD` (fairness), ``(coroutine, yielded)`` when a handler
+  suspended -- the actor's task awaits ``resume(coroutine, yielded)`` (or the awaitable itself
+  for ``NOT_STARTED``) and calls ``finish(result)`` -- or None once the mailbox is closed and
+  drained. ``batch[index]`` is the message in hand: the one that raised when ``run`` raises,
+  or the one interrupted when the task is cancelled. ``processed`` is counted per batch.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from hyphal.actors.stats import LatencyRecorder
 
-__all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "CellCore", "Drain", "MailboxCore", "RefCore", "resume"]
+__all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "CellCore", "Drain",
+           "MailboxCore", "RefCore", "resume"]
 
 
 class _PyAsk:
@@ -147,6 +153,9 @@ class _PyRefCore:
         return self._ask(msg, timeout)  # type: ignore[attr-defined]
 
 
+_NO_BATCH: list[Any] = []  # never changed: the batch of an actor between batches
+
+
 class _PyDrain:
     __slots__ = ("batch", "cell", "index", "inline", "loop", "mb", "receive")
 
@@ -157,7 +166,7 @@ class _PyDrain:
         self.receive = receive
         self.inline = inline
         self.loop = loop
-        self.batch: list[Any] = []
+        self.batch: list[Any] = _NO_BATCH
         self.index = 0
 
     def run(self) -> Any:
@@ -177,7 +186,7 @@ class _PyDrain:
                 if batch:
                     self.cell.processed += len(batch)
                     handled += len(batch)
-                    self.batch = []
+                    self.batch = _NO_BATCH
                     self.index = 0
                 mb = self.mb
                 if not mb.queue:
