@@ -254,13 +254,18 @@ offer(MailboxCore *mb, PyObject *msg)
         PyErr_SetString(PyExc_TypeError, "a mailbox's queue must be a list");
         return -1;
     }
-    if (PyList_GET_SIZE(q) >= mb->limit) {
+    Py_ssize_t n = PyList_GET_SIZE(q);
+    if (n >= mb->limit) {
         return 0;
     }
-    if (PyList_Append(q, msg) < 0 || wake(mb) < 0) {
+    if (n < ((PyListObject *)q)->allocated) {  /* PyList_Append without the call */
+        PyList_SET_ITEM(q, n, Py_NewRef(msg));
+        Py_SET_SIZE(q, n + 1);
+    }
+    else if (PyList_Append(q, msg) < 0) {
         return -1;
     }
-    return 1;
+    return wake(mb) < 0 ? -1 : 1;
 }
 
 static PyObject *
@@ -468,10 +473,12 @@ typedef struct {
     CellCore *cell;
     MailboxCore *mb;
     PyObject *receive;
-    PyObject *inline_;  /* NULL or None: no plain twin */
+    PyObject *inline_;  /* NULL or None: no plain twin; else a function (of inline_self, msg) */
+    PyObject *inline_self;  /* NULL: inline_ takes the message alone */
     PyObject *loop;
     PyObject *batch;    /* the list taken from the mailbox; batch[index] is in hand */
     Py_ssize_t index;
+    int answered;       /* an ask was answered since the last park: look again before parking */
 } Drain;
 
 static int
@@ -481,6 +488,7 @@ DR_traverse(Drain *self, visitproc visit, void *arg)
     Py_VISIT(self->mb);
     Py_VISIT(self->receive);
     Py_VISIT(self->inline_);
+    Py_VISIT(self->inline_self);
     Py_VISIT(self->loop);
     Py_VISIT(self->batch);
     return 0;
@@ -493,6 +501,7 @@ DR_clear(Drain *self)
     Py_CLEAR(self->mb);
     Py_CLEAR(self->receive);
     Py_CLEAR(self->inline_);
+    Py_CLEAR(self->inline_self);
     Py_CLEAR(self->loop);
     Py_CLEAR(self->batch);
     return 0;
@@ -518,6 +527,13 @@ DR_init(Drain *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->cell, (CellCore *)Py_NewRef(cell));
     Py_XSETREF(self->mb, (MailboxCore *)Py_NewRef(mb));
     Py_XSETREF(self->receive, Py_NewRef(receive));
+    if (PyMethod_Check(inline_)) {  /* call the function with self: no bound method kept */
+        Py_XSETREF(self->inline_self, Py_NewRef(PyMethod_GET_SELF(inline_)));
+        inline_ = PyMethod_GET_FUNCTION(inline_);
+    }
+    else {
+        Py_CLEAR(self->inline_self);
+    }
     Py_XSETREF(self->inline_, Py_NewRef(inline_));
     Py_XSETREF(self->loop, Py_NewRef(loop));
     Py_XSETREF(self->batch, Py_NewRef(no_batch));
@@ -577,6 +593,7 @@ answer(Drain *self, Ask *msg, PyObject *result)
         PyObject *r = PyObject_CallMethodOneArg(reply, str_set_result, result);
         if (r != NULL) {
             Py_DECREF(r);
+            self->answered = 1;
         }
         done = r == NULL || record_answer(self->cell, msg) < 0 ? -1 : 0;
     }
@@ -677,6 +694,10 @@ DR_run(Drain *self, PyObject *unused)
                 if (self->mb->limit < 0) {
                     Py_RETURN_NONE;  /* closed and drained: a graceful stop */
                 }
+                if (self->answered) {  /* an asker usually asks again at once: let it run */
+                    self->answered = 0;
+                    return Py_NewRef(yield_marker);
+                }
                 PyObject *fut = PyObject_CallMethodNoArgs(self->loop, str_create_future);
                 if (fut == NULL) {
                     return NULL;
@@ -692,13 +713,14 @@ DR_run(Drain *self, PyObject *unused)
             }
             continue;
         }
-        PyObject *msg = Py_NewRef(PyList_GET_ITEM(self->batch, i));
+        /* batch is private to this loop (nobody else can change it while a handler runs),
+         * and holds msg */
+        PyObject *msg = PyList_GET_ITEM(self->batch, i);
         PyObject *arg, *result = NULL;
         int is_ask = Py_IS_TYPE(msg, &AskType);
         if (is_ask) {
             int done = is_done(((Ask *)msg)->fut);
             if (done != 0) {
-                Py_DECREF(msg);
                 if (done < 0) {
                     return NULL;
                 }
@@ -711,7 +733,14 @@ DR_run(Drain *self, PyObject *unused)
             arg = Py_NewRef(msg);
         }
         if (inline_ != NULL) {
-            result = PyObject_CallOneArg(inline_, arg);
+            if (self->inline_self != NULL) {
+                PyObject *call[3] = {NULL, self->inline_self, arg};
+                result = PyObject_Vectorcall(inline_, call + 1,
+                                             2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            }
+            else {
+                result = PyObject_CallOneArg(inline_, arg);
+            }
             if (result == NULL) {
                 stop_iteration_to_runtime_error();
             }
@@ -720,7 +749,6 @@ DR_run(Drain *self, PyObject *unused)
             PyObject *coro = PyObject_CallOneArg(self->receive, arg);
             if (coro != NULL && !PyCoro_CheckExact(coro)) {
                 Py_DECREF(arg);
-                Py_DECREF(msg);
                 PyObject *out = PyTuple_Pack(2, coro, not_started);
                 Py_DECREF(coro);
                 return out;
@@ -729,7 +757,6 @@ DR_run(Drain *self, PyObject *unused)
                 PySendResult sent = PyIter_Send(coro, Py_None, &result);
                 if (sent == PYGEN_NEXT) {  /* it suspended: the task awaits the rest */
                     Py_DECREF(arg);
-                    Py_DECREF(msg);
                     PyObject *out = PyTuple_Pack(2, coro, result);
                     Py_DECREF(coro);
                     Py_DECREF(result);
@@ -744,7 +771,6 @@ DR_run(Drain *self, PyObject *unused)
         Py_DECREF(arg);
         int failed = result == NULL || (is_ask && answer(self, (Ask *)msg, result) < 0);
         Py_XDECREF(result);
-        Py_DECREF(msg);
         if (failed) {
             return NULL;  /* index stays on the message that failed */
         }

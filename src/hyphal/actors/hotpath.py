@@ -157,7 +157,7 @@ _NO_BATCH: list[Any] = []  # never changed: the batch of an actor between batche
 
 
 class _PyDrain:
-    __slots__ = ("batch", "cell", "index", "inline", "loop", "mb", "receive")
+    __slots__ = ("answered", "batch", "cell", "index", "inline", "loop", "mb", "receive")
 
     def __init__(self, cell: Any, mailbox: _PyMailboxCore, receive: Callable[[Any], Any],
                  inline: Callable[[Any], Any] | None, loop: asyncio.AbstractEventLoop) -> None:
@@ -168,6 +168,7 @@ class _PyDrain:
         self.loop = loop
         self.batch: list[Any] = _NO_BATCH
         self.index = 0
+        self.answered = False  # an ask was answered since the last park
 
     def run(self) -> Any:
         """Handle messages until there is something to wait for. Returns a future to await
@@ -192,6 +193,9 @@ class _PyDrain:
                 if not mb.queue:
                     if mb.limit < 0:
                         return None  # closed and drained: a graceful stop
+                    if self.answered:  # an asker usually asks again at once: let it run
+                        self.answered = False
+                        return YIELD
                     fut = mb.waiter = self.loop.create_future()
                     return fut  # park until a message arrives
                 if handled >= FAIRNESS_BATCH:
@@ -229,6 +233,7 @@ class _PyDrain:
             if reply is not None and not reply.done():
                 reply.set_result(result)
                 self.cell.answered(msg)
+                self.answered = True
             self.index = i + 1
 
     def finish(self, result: Any) -> None:
@@ -238,6 +243,7 @@ class _PyDrain:
         if type(msg) is Ask and not msg.fut.done():
             msg.fut.set_result(result)
             self.cell.answered(msg)
+            self.answered = True
         self.index += 1
 
 
