@@ -47,6 +47,11 @@ class Actor(Generic[Msg, Reply]):
     it then gets runs of consecutive ``tell`` messages in one call (asks still go to
     ``receive``, in order). If it raises, the whole run counts as failed.
 
+    Speed: a ``receive`` whose body never awaits (no ``await``, ``async for`` or ``async
+    with``) is run as a plain call -- the same code, without making a coroutine per message
+    (see :mod:`hyphal.actors.inline`); one that awaits only goes through the event loop when
+    it really suspends.
+
     An exception escaping ``receive`` fails the message (an ``ask`` waiting for it gets the
     exception) and crashes the actor; its supervisor decides what happens next. Messages queued
     behind the crashing one are kept for the restarted actor unless its mailbox says

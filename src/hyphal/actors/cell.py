@@ -10,7 +10,11 @@ instance of the user's class driven by :func:`run_incarnation` in a task of the 
 1. construct ``factory(*args)``; on a restart call ``on_restart(error)``; call ``on_start()``;
 2. loop: take the whole mailbox (one list swap), handle each message (``receive`` per message,
    or ``receive_batch`` for runs of tells), then wait on the mailbox's wake-up future when it is
-   empty. An idle actor costs one suspended task and one future.
+   empty. An idle actor costs one suspended task and one future. The ``receive`` loop is
+   :class:`~hyphal.actors.hotpath.Drain` (in C when built): handlers that finish without
+   suspending never go through the event loop, and after answering an ask the actor yields
+   once before it parks, so an asker's next ask finds it awake (one loop iteration per round
+   trip instead of two).
 3. end in one of three ways:
 
    - *graceful*: the mailbox was closed (``ref.stop()``) and is drained -> ``on_stop()``, the
