@@ -39,8 +39,9 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hyphal._core.errors import BrokenResourceError
+from hyphal._core.tasks import resume
 from hyphal.actors.actor import Actor
-from hyphal.actors.hotpath import FAIRNESS_BATCH, NOT_STARTED, YIELD, CellCore, Drain, resume
+from hyphal.actors.hotpath import FAIRNESS_BATCH, NOT_STARTED, YIELD, CellCore, Drain
 from hyphal.actors.inline import plain_twin
 from hyphal.actors.mailbox import Ask, Mailbox, MailboxSpec
 from hyphal.actors.stats import ActorStatistics, LatencyRecorder

@@ -26,11 +26,12 @@ Five small objects carry every message:
   loop -- and the reply answers the ask. When the actor's ``receive`` never awaits (see
   :mod:`hyphal.actors.inline`) its plain-function twin is called instead and no coroutine is
   made at all. ``run()`` returns only when there is something to wait for: a future to park
-  on (the mailbox is empty), :data:`YIELD` (fairness), ``(coroutine, yielded)`` when a handler
-  suspended -- the actor's task awaits ``resume(coroutine, yielded)`` (or the awaitable itself
-  for ``NOT_STARTED``) and calls ``finish(result)`` -- or None once the mailbox is closed and
-  drained. ``batch[index]`` is the message in hand: the one that raised when ``run`` raises,
-  or the one interrupted when the task is cancelled. ``processed`` is counted per batch.
+  on (the mailbox is empty), :data:`YIELD` (see there), ``(coroutine, yielded)`` when a
+  handler suspended -- the actor's task awaits ``resume(coroutine, yielded)`` (from
+  ``hyphal._core.tasks``; the awaitable itself for ``NOT_STARTED``) and calls
+  ``finish(result)`` -- or None once the mailbox is closed and drained. ``batch[index]`` is
+  the message in hand: the one that raised when ``run`` raises, or the one interrupted when
+  the task is cancelled. ``processed`` is counted per batch.
 """
 
 from __future__ import annotations
@@ -38,14 +39,14 @@ from __future__ import annotations
 import asyncio
 import os
 import types
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hyphal.actors.stats import LatencyRecorder
 
 __all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "CellCore", "Drain",
-           "MailboxCore", "RefCore", "resume"]
+           "MailboxCore", "RefCore"]
 
 
 class _PyAsk:
@@ -64,31 +65,10 @@ NOT_STARTED: Any = object()
 """``Drain.run`` returns ``(awaitable, NOT_STARTED)`` when ``receive`` gave something other
 than a coroutine: the caller awaits it as it is."""
 YIELD: Any = object()
-"""``Drain.run`` returns it after ``FAIRNESS_BATCH`` messages when more are queued: the actor
-yields to the loop once (``sleep(0)``) so one busy actor cannot starve the others."""
+"""``Drain.run`` returns it after ``FAIRNESS_BATCH`` messages when more are queued (so one busy
+actor cannot starve the others), and once after answering asks before parking (an asker
+usually asks again at once): the actor yields to the loop once (``sleep(0)``)."""
 FAIRNESS_BATCH = 256
-
-
-@types.coroutine
-def resume(coro: Any, yielded: Any) -> Generator[Any, Any, Any]:
-    """Await the rest of ``coro``, which has already yielded ``yielded`` to its first
-    ``send(None)``: pass that on to the task, then relay sends and throws both ways."""
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # cancellation (or another throw) goes to the handler
-            try:
-                yielded = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                yielded = coro.send(sent)
-            except StopIteration as stop:
-                return stop.value
 
 
 class _PyCellCore:
@@ -128,28 +108,14 @@ class _PyRefCore:
     _loop: asyncio.AbstractEventLoop
 
     def tell(self, msg: Any) -> None:
-        mb = self._mb  # MailboxCore.offer, inlined: this is the hottest path
-        q = mb.queue
-        if len(q) < mb.limit:
-            q.append(msg)
-            w = mb.waiter
-            if w is not None:
-                mb.waiter = None
-                w.set_result(None)
-            return
-        self._offer_slow(msg)  # type: ignore[attr-defined]
+        if not self._mb.offer(msg):
+            self._offer_slow(msg)  # type: ignore[attr-defined]
 
     def ask(self, msg: Any, *, timeout: float | None = None) -> Any:
-        mb = self._mb
-        q = mb.queue
-        if timeout is None and len(q) < mb.limit:
+        if timeout is None:
             fut = self._loop.create_future()
-            q.append(Ask(msg, fut, perf_counter()))
-            w = mb.waiter
-            if w is not None:
-                mb.waiter = None
-                w.set_result(None)
-            return fut
+            if self._mb.offer(Ask(msg, fut, perf_counter())):
+                return fut
         return self._ask(msg, timeout)  # type: ignore[attr-defined]
 
 
@@ -172,12 +138,11 @@ class _PyDrain:
 
     def run(self) -> Any:
         """Handle messages until there is something to wait for. Returns a future to await
-        when the mailbox is empty (the actor parks on it), :data:`YIELD` after
-        ``FAIRNESS_BATCH`` messages when more are queued (sleep(0) then), ``(coroutine,
-        yielded)`` when the handler of ``batch[index]`` suspended (await it through
-        :func:`resume`, then call :meth:`finish`), or None once the mailbox is closed and
-        drained. Raises what a handler raised, with ``batch[index]`` the message that
-        failed."""
+        when the mailbox is empty (the actor parks on it), :data:`YIELD` (sleep(0) then),
+        ``(coroutine, yielded)`` when the handler of ``batch[index]`` suspended (await it
+        through ``hyphal._core.tasks.resume``, then call :meth:`finish`), or None once the
+        mailbox is closed and drained. Raises what a handler raised, with ``batch[index]``
+        the message that failed."""
         inline = self.inline
         handled = 0
         while True:
