@@ -115,9 +115,9 @@ Ask_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 }
 
 static PyMemberDef Ask_members[] = {
-    {"msg", T_OBJECT_EX, offsetof(Ask, msg), 0, NULL},
-    {"fut", T_OBJECT_EX, offsetof(Ask, fut), 0, NULL},
-    {"sent", T_DOUBLE, offsetof(Ask, sent), 0, NULL},
+    {"msg", T_OBJECT_EX, offsetof(Ask, msg), READONLY, NULL},
+    {"fut", T_OBJECT_EX, offsetof(Ask, fut), READONLY, NULL},
+    {"sent", T_DOUBLE, offsetof(Ask, sent), READONLY, NULL},
     {NULL},
 };
 
