@@ -76,6 +76,39 @@ async def test_rejected_top_level_await_exits_1(engine: str, tmp_path: Path) -> 
     assert "RangeError: tla" in err
 
 
+@pytest.mark.parametrize(("source", "line"), [
+    ("console.log('start');\nPromise.reject(new Error('x'));\n", 2),
+    ("async function f() {\n  await null;\n  throw new TypeError('async');\n}\nf();\n", 3),
+    ("new Promise((_, rej) => setTimeout(() => rej(new Error('late')), 10));\n", 1),
+])
+async def test_unhandled_rejection_names_file_line_and_stack(
+        source: str, line: int, engine: str, tmp_path: Path) -> None:
+    code, _, err = await run_js(source, engine, tmp_path)
+    assert code == 1
+    first, *stack = err.splitlines()
+    assert first == f"{tmp_path / 'main.js'}:{line}"
+    assert "Error: " in stack[0]
+    assert any(f"main.js:{line}:" in frame for frame in stack[1:])
+
+
+async def test_unhandled_rejection_of_a_non_error_and_in_a_module(
+        engine: str, tmp_path: Path) -> None:
+    code, _, err = await run_js("Promise.reject(42);\n", engine, tmp_path)
+    assert code == 1
+    assert err.startswith("UnhandledPromiseRejection: ") and 'reason "42"' in err
+    (tmp_path / "lib.js").write_text("export const x = 1;\n")
+    code, out, err = await run_js("import './lib.js';\nPromise.reject(new Error('mod'));\n"
+                                  "console.log('after');\n", engine, tmp_path, name="main.mjs")
+    assert (code, out) == (1, "after\n")
+    assert err.startswith(f"{tmp_path / 'main.mjs'}:2\n") and "Error: mod" in err
+
+
+def test_unhandled_rejection_through_the_cli(engine: str) -> None:
+    done = hyphal("--engine", engine, "-e", "(async () => { throw new Error('e1'); })()")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "Error: e1" in done.stderr
+
+
 async def test_time_limit_stops_a_runaway_script(engine: str, tmp_path: Path) -> None:
     code, out, err = await run_js("console.log('go');\nfor (;;) {}\n", engine, tmp_path,
                                   time_limit=0.3)

@@ -91,7 +91,7 @@ class HandlerContext:
         self._thread = get_ident()
         try:
             load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ),
-                         main=path)
+                         main=path, embedded=True)
             if looks_like_module(path, source):
                 for mod in link(path, source):
                     self._engine.eval(mod.code, mod.path)

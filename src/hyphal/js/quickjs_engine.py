@@ -4,10 +4,18 @@ Calls go straight into the C extension on the calling thread (about 0.4 µs per 
 what makes QuickJS the default for HTTP handlers. Limits: ``set_time_limit`` bounds the CPU time
 of each entry; ``set_memory_limit`` bounds the runtime's heap. QuickJS reports every script as
 ``<input>``; the engine substitutes the file name it was given.
+
+Unhandled rejections. The binding does not expose QuickJS's promise rejection tracker, but its
+extension module exports the whole QuickJS C API, so :func:`_track_rejections` registers one
+with :mod:`ctypes` on the context's runtime (the binding's ``Context`` object keeps its
+``JSRuntime *`` right after the Python object header). The tracker forwards each event -- a
+promise rejected with no handler, a handler added to such a promise later -- to the prelude's
+``__hyphal_rejection(promise, event, reason)``.
 """
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any, ClassVar
 
 import _quickjs
@@ -18,6 +26,77 @@ from hyphal.js.errors import JSError, JSLimitError, JSSyntaxError
 __all__ = ["QuickJSEngine"]
 
 _STACK_SIZE = 4 * 1024 * 1024
+
+
+class _JSValue(ctypes.Structure):
+    """QuickJS's ``JSValue`` on 64-bit platforms (no NaN boxing): a union and a tag."""
+
+    _fields_ = [("u", ctypes.c_int64), ("tag", ctypes.c_int64)]
+
+
+_TAG_INT, _TAG_OBJECT, _TAG_EXCEPTION = 0, -1, 6
+_TRACKER_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _JSValue, _JSValue, ctypes.c_bool,
+                                 ctypes.c_void_p)
+_api: dict[str, Any] = {}
+# sizeof the binding's Context object (quickjs-ng 0.17): header, JSRuntime *, JSContext *, ...
+_CONTEXT_SIZE = 80
+
+
+def _load_api() -> dict[str, Any]:
+    if not _api:
+        lib = ctypes.CDLL(_quickjs.__file__)
+        ptr, value = ctypes.c_void_p, _JSValue
+        for name, args, res in (
+            ("JS_SetHostPromiseRejectionTracker", [ptr, ptr, ptr], None),
+            ("JS_GetGlobalObject", [ptr], value),
+            ("JS_GetPropertyStr", [ptr, value, ctypes.c_char_p], value),
+            ("JS_Call", [ptr, value, value, ctypes.c_int, ctypes.POINTER(value)], value),
+            ("JS_GetException", [ptr], value),
+            ("JS_FreeValue", [ptr, value], None),
+        ):
+            function = getattr(lib, name)
+            function.argtypes, function.restype = args, res
+            _api[name] = function
+    return _api
+
+
+def _on_rejection(ctx: int, promise: _JSValue, reason: _JSValue, handled: bool,
+                  _opaque: int) -> None:
+    """QuickJS's rejection tracker (inside JavaScript, without the GIL until ctypes takes
+    it): call ``__hyphal_rejection``, if the prelude defined it."""
+    try:
+        api = _api
+        free = api["JS_FreeValue"]
+        this = api["JS_GetGlobalObject"](ctx)
+        tracker = api["JS_GetPropertyStr"](ctx, this, b"__hyphal_rejection")
+        if tracker.tag == _TAG_OBJECT:
+            args = (_JSValue * 3)(promise, _JSValue(1 if handled else 0, _TAG_INT), reason)
+            result = api["JS_Call"](ctx, tracker, this, 3, args)
+            if result.tag == _TAG_EXCEPTION:
+                free(ctx, api["JS_GetException"](ctx))
+            free(ctx, result)
+        free(ctx, tracker)
+        free(ctx, this)
+    except BaseException:  # never let a Python error unwind through QuickJS
+        pass
+
+
+_tracker = _TRACKER_TYPE(_on_rejection)
+
+
+def _track_rejections(ctx: Any) -> None:
+    """Report the promise rejections of ``ctx`` (a ``_quickjs.Context``) to its prelude. Best
+    effort: without the C API (another binding) rejections are not tracked."""
+    if type(ctx).__basicsize__ != _CONTEXT_SIZE:  # not the layout this was written for
+        return
+    try:
+        api = _load_api()
+    except (OSError, AttributeError):
+        return
+    runtime = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
+    if runtime:
+        api["JS_SetHostPromiseRejectionTracker"](runtime, ctypes.cast(_tracker, ctypes.c_void_p),
+                                                 None)
 
 
 class QuickJSEngine(Engine):
@@ -34,6 +113,7 @@ class QuickJSEngine(Engine):
             ctx.set_memory_limit(memory_limit)
         if time_limit:
             ctx.set_time_limit(time_limit)
+        _track_rejections(ctx)
         self._ctx: Any = ctx
         self._functions: dict[str, Any] = {}
         self._filename = "<input>"

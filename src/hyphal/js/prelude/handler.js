@@ -29,6 +29,7 @@
   G.HandlerRequest = HandlerRequest;
   const requestProto = HandlerRequest.prototype;
   const hasOutput = H.hasOutput;
+  const unhandled = H.unhandled;
   // kind (R|O, added by the caller), base64 flag (0|1), status (3 digits), headers as
   // k \x01 v \x01 k \x01 v, \x02, body. Header text cannot contain \x01 or \x02.
   function encode(response) {
@@ -57,6 +58,7 @@
   G.__hyphal_handle = function (method, url, path, query, headers, body) {
     const handler = G.handler;
     if (typeof handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
+    if (unhandled.size !== 0) H.processRejections();  // left by earlier calls: report them
     // a literal with __proto__ is cheaper in QuickJS than `new HandlerRequest(...)`
     const result = handler({ __proto__: requestProto, method, url, path, _query: query, _headers: headers, body });
     if (result instanceof Response) return (hasOutput() ? "O" : "R") + encode(result);  // the common case

@@ -64,13 +64,17 @@
     for (const l of exitListeners.get("uncaughtException") || []) {
       try { l(e, kind || "uncaughtException"); return; } catch (e2) { e = e2; }
     }
-    const fatalError = describeError(e);
-    const where = /\(?((?:\/|[A-Za-z]:|file:|\[)[^\s()]*?):(\d+):(\d+)\)?/.exec(fatalError);
-    let text = where ? `${where[1]}:${where[2]}\n` : "";
+    let text;
     if (kind === "unhandledRejection" && !(e instanceof Error)) {
-      text += `[UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${H.inspect(e)}".]`;
+      text = `UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${H.inspect(e)}".`;
     } else {
-      text += fatalError;
+      text = describeError(e);
+      const where = /\(?((?:\/|[A-Za-z]:|file:|\[)[^\s()]*?):(\d+):(\d+)\)?/.exec(text);
+      if (where) text = `${where[1]}:${where[2]}\n${text}`;
+    }
+    if (H.embedded) {  // a handler context: report, keep serving
+      write(2, `${kind === "unhandledRejection" ? "Uncaught (in promise) " : ""}${text}\n`);
+      return;
     }
     write(2, `${text}\n`);
     exitCode = 1;
@@ -79,6 +83,32 @@
   function runCallback(fn, self, args) {
     try { fn.apply(self, args); } catch (e) { fatal(e); }
   }
+
+  // ---- unhandled rejections -----------------------------------------------------------------
+  // The engine reports each promise rejected while it has no handler (event 0) and each
+  // handler attached to such a promise later (event 1). As in node, a rejection still
+  // unhandled once the nextTick and microtask queues have drained is fatal (or goes to
+  // process.on("unhandledRejection") listeners); one handled within the same drain is not.
+  const unhandled = new Map();
+  G.__hyphal_rejection = function (promise, event, reason) {
+    if (event === 0) unhandled.set(promise, reason); else unhandled.delete(promise);
+  };
+  function processRejections() {
+    if (unhandled.size === 0) return false;
+    for (const [promise, reason] of unhandled) {
+      unhandled.delete(promise);
+      if (exitCode !== null) break;
+      const listeners = exitListeners.get("unhandledRejection");
+      if (listeners && listeners.length) {
+        for (const l of [...listeners]) runCallback(l, process, [reason, promise]);
+      } else {
+        fatal(reason, "unhandledRejection");
+      }
+    }
+    return true;
+  }
+  H.unhandled = unhandled;
+  H.processRejections = processRejections;
 
   // ---- nextTick, microtasks -----------------------------------------------------------------
   let ticks = [];
@@ -96,7 +126,8 @@
   }
   function checkpoint() {
     // node: run the nextTick queue, then microtasks, until both are empty.
-    do { runTicks(); if (nativeCheckpoint) nativeCheckpoint(); } while (ticks.length && exitCode === null);
+    // Then unhandled rejections; a listener may queue more work.
+    do { runTicks(); if (nativeCheckpoint) nativeCheckpoint(); } while ((ticks.length || processRejections()) && exitCode === null);
   }
   if (typeof G.queueMicrotask !== "function") {
     G.queueMicrotask = function queueMicrotask(fn) {
@@ -280,7 +311,7 @@
   };
   G.__hyphal_resume = function () {
     // (QuickJS) the host ran the promise jobs; run nextTicks, then go on with the iteration.
-    if (exitCode === null && runTicks()) return state(true);
+    if (exitCode === null && (runTicks() || processRejections())) return state(true);
     if (!iterating || exitCode !== null) return state(false);
     return iterate();
   };
@@ -405,6 +436,7 @@
     const cfg = JSON.parse(json);
     process.argv = cfg.argv; process.env = cfg.env; process.pid = cfg.pid; H.cwd = cfg.cwd;
     process.platform = cfg.platform; H.memory = cfg.memory; H.mainFile = cfg.main;
+    H.embedded = cfg.embedded === true;
   };
   H.setMemory = function (json) { H.memory = JSON.parse(json); };
 
