@@ -20,7 +20,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/hyphal/_core/_speedups.c")
-SOURCES = (SOURCE, Path("src/hyphal/kernel/_speedups.c"))
+SOURCES = (SOURCE, Path("src/hyphal/kernel/_speedups.c"), Path("src/hyphal/js/_speedups.c"))
 
 
 def compile_speedups(root: Path, relative: Path = SOURCE) -> Path | None:

@@ -192,3 +192,21 @@ def test_errors_and_limits_through_the_blocking_path(engine: str, tmp_path: Path
     runtime = Runtime(engine, stdout=out, stderr=err, time_limit=0.5)  # type: ignore[arg-type]
     assert runtime.run_source_blocking("setTimeout(() => { for (;;); }, 1);") == 1
     assert "time limit" in err.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32" or bool(os.environ.get("HYPHAL_PURE_PYTHON")),
+                    reason="pure Python asked for, or no compiler expected")
+def test_rejection_hooks_are_c_code(engine: str) -> None:
+    """The install compiled hyphal.js._speedups, so a rejection costs no Python callback."""
+    import ctypes
+
+    from hyphal.js import quickjs_engine, v8_native
+    from hyphal.js.abc import c_speedups, create_engine
+
+    assert c_speedups() is not None
+    with create_engine(engine):  # type: ignore[arg-type]
+        if engine == "quickjs":
+            hook, python_hook = quickjs_engine._api["tracker"], quickjs_engine._tracker
+        else:
+            hook, python_hook = v8_native._api["callback"], v8_native._reject_callback
+    assert hook and hook != ctypes.cast(python_hook, ctypes.c_void_p).value
