@@ -210,3 +210,24 @@ def test_rejection_hooks_are_c_code(engine: str) -> None:
         else:
             hook, python_hook = v8_native._api["callback"], v8_native._reject_callback
     assert hook and hook != ctypes.cast(python_hook, ctypes.c_void_p).value
+
+
+async def test_live_imports_survive_tricky_syntax(engine: str, tmp_path: Path) -> None:
+    """References to a live import are rewritten only where they are references: not in
+    strings, templates' text, comments, regular expressions, keys, or shadowing scopes."""
+    (tmp_path / "n.mjs").write_text("export let n = 1;\nexport function inc() { n++; }\n")
+    source = r"""import { n, inc } from './n.mjs';
+inc(); // n is 2 now, says a comment about n
+const re = /n/g, half = n / 2; /* n */
+const t = `n=${n} ${`inner ${n}`} \${n}`;
+const o = { n, m: n, get n2() { return n; }, ['n']: 'computed', n3: { n } };
+class K { n = 'field'; n() { return 'method'; } static n = 'static'; }
+const f = (x, { n } = { n: 'destructured param' }) => n;
+try { throw 'thrown'; } catch (n) { console.log(n); }
+for (const n of ['loop']) console.log(n);
+console.log(re.source, half, t, o.n, o.m, o.n2, o.n3.n, new K().n, K.n, f(0), 'n', n);
+"""
+    code, out, err = await run_js(source, engine, tmp_path, name="main.mjs")
+    assert (code, err) == (0, "")
+    assert out == ("thrown\nloop\nn 1 n=2 inner 2 ${n} computed 2 2 2 field static "
+                   "destructured param n 2\n")  # what node prints
