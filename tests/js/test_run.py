@@ -197,19 +197,23 @@ def test_errors_and_limits_through_the_blocking_path(engine: str, tmp_path: Path
 @pytest.mark.skipif(sys.platform == "win32" or bool(os.environ.get("HYPHAL_PURE_PYTHON")),
                     reason="pure Python asked for, or no compiler expected")
 def test_rejection_hooks_are_c_code(engine: str) -> None:
-    """The install compiled hyphal.js._speedups, so a rejection costs no Python callback."""
+    """The install compiled hyphal.js._speedups: rejections cost no Python callback, and
+    QuickJS calls take its fast path."""
     import ctypes
 
     from hyphal.js import quickjs_engine, v8_native
     from hyphal.js.abc import c_speedups, create_engine
 
     assert c_speedups() is not None
-    with create_engine(engine):  # type: ignore[arg-type]
+    with create_engine(engine) as js:  # type: ignore[arg-type]
         if engine == "quickjs":
-            hook, python_hook = quickjs_engine._api["tracker"], quickjs_engine._tracker
+            assert quickjs_engine._fast_path() is not None
+            js.eval("function f(a, b) { return `${a}:${b}`; }")
+            assert "quickjs_call" in repr(js.function("f"))
+            assert js.call("f", "x", 2) == "x:2"
         else:
-            hook, python_hook = v8_native._api["callback"], v8_native._reject_callback
-    assert hook and hook != ctypes.cast(python_hook, ctypes.c_void_p).value
+            hook = v8_native._api["callback"]
+            assert hook != ctypes.cast(v8_native._reject_callback, ctypes.c_void_p).value
 
 
 async def test_live_imports_survive_tricky_syntax(engine: str, tmp_path: Path) -> None:

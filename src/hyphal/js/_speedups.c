@@ -1,5 +1,6 @@
 /*
- * hyphal.js._speedups: the engines' promise rejection hooks in C.
+ * hyphal.js._speedups: the engines' promise rejection hooks, V8's clock and QuickJS's call
+ * path, in C.
  *
  * Theory of operation
  * -------------------
@@ -13,7 +14,20 @@
  * the engine. Each callback calls the JavaScript function __hyphal_rejection(promise, event,
  * reason) of the current context (the prelude defines it; event 0: rejected with no handler,
  * 1: a handler was added later). No Python runs inside the callbacks and they never touch the
- * GIL.
+ * GIL. quickjs_setup() finds QuickJS's C API in the binding's own library (it exports all of
+ * it) with dlsym.
+ *
+ * QuickJS's hot call path: quickjs_call() calls a JavaScript function the way the binding's
+ * Object.__call__ does (the same object layouts, the GIL released, the binding's exception
+ * types and texts) but converts arguments directly and bounds the call with a monotonic
+ * deadline checked by an interrupt handler, where the binding calls clock() -- a system call
+ * costing about a microsecond -- at every entry.
+ *
+ * V8 also gets a clock: its Date.now() has millisecond resolution and mini-racer gives it no
+ * performance.now(). The first promise rejection in a context (the prelude makes one at start)
+ * installs __hyphal_hrtime(), a native function that stores CLOCK_MONOTONIC in milliseconds,
+ * with sub-microsecond resolution, into globalThis.__hyphal_hrtime_value (setting a property
+ * through the public API instead of the callback's return slot, whose layout is internal).
  *
  * The V8 functions are C++ member functions called through their Itanium-ABI symbols: `this`
  * is the first argument and a Local<T>/MaybeLocal<T> is one pointer, passed and returned in a
@@ -21,8 +35,11 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 /* ---- QuickJS (quickjs-ng, 64-bit: no NaN boxing) ---------------------------------------- */
 
@@ -31,13 +48,44 @@ typedef struct {
     int64_t tag;
 } JSValue;
 
-enum { QJS_TAG_INT = 0, QJS_TAG_OBJECT = -1, QJS_TAG_EXCEPTION = 6 };
+enum {
+    QJS_TAG_STRING = -7, QJS_TAG_OBJECT = -1, QJS_TAG_INT = 0, QJS_TAG_BOOL = 1,
+    QJS_TAG_NULL = 2, QJS_TAG_UNDEFINED = 3, QJS_TAG_EXCEPTION = 6, QJS_TAG_FLOAT64 = 8,
+};
+
+/* The binding's objects (quickjs-ng 0.17's module.c): _quickjs.Context and _quickjs.Object. */
+typedef struct {
+    PyObject_HEAD
+    void *runtime;
+    void *context;
+    int has_time_limit;
+    long time_limit;
+    PyThreadState *thread_state;
+} QJSContextObject;
+
+typedef struct {
+    PyObject_HEAD
+    QJSContextObject *runtime_data;
+    JSValue object;
+} QJSObject;
+
+#define QJS_CONTEXT_SIZE 80
+#define QJS_OBJECT_SIZE 40
+#define QJS_MAX_ARGS 16
 
 static JSValue (*qjs_get_global_object)(void *ctx);
 static JSValue (*qjs_get_property_str)(void *ctx, JSValue obj, const char *name);
 static JSValue (*qjs_call)(void *ctx, JSValue fn, JSValue this_obj, int argc, JSValue *argv);
 static JSValue (*qjs_get_exception)(void *ctx);
 static void (*qjs_free_value)(void *ctx, JSValue v);
+static JSValue (*qjs_new_string_len)(void *ctx, const char *text, size_t length);
+static const char *(*qjs_to_cstring_len2)(void *ctx, size_t *length, JSValue v, bool cesu8);
+static void (*qjs_free_cstring)(void *ctx, const char *text);
+static void (*qjs_update_stack_top)(void *rt);
+static void (*qjs_set_interrupt_handler)(void *rt, int (*handler)(void *, void *), void *opaque);
+static void (*qjs_set_rejection_tracker)(void *rt, void *tracker, void *opaque);
+static PyObject *qjs_exception_type;       /* _quickjs.JSException */
+static PyObject *qjs_stack_overflow_type;  /* _quickjs.StackOverflow */
 
 static void
 quickjs_tracker(void *ctx, JSValue promise, JSValue reason, bool is_handled, void *opaque)
@@ -57,6 +105,251 @@ quickjs_tracker(void *ctx, JSValue promise, JSValue reason, bool is_handled, voi
     qjs_free_value(ctx, global);
 }
 
+/* The time limit of quickjs_call: a monotonic deadline (clock_gettime(CLOCK_MONOTONIC) is a
+ * vDSO call, unlike the binding's clock(), a system call, per entry). */
+static int64_t
+monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+deadline_passed(void *rt, void *opaque)
+{
+    (void)rt;
+    return monotonic_ns() >= *(int64_t *)opaque;
+}
+
+static PyObject *
+quickjs_setup(PyObject *module, PyObject *args)
+{
+    (void)module;
+    const char *path;
+    PyObject *exception_type, *stack_overflow_type;
+    if (!PyArg_ParseTuple(args, "sOO", &path, &exception_type, &stack_overflow_type)) {
+        return NULL;
+    }
+    void *lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (lib == NULL) {
+        PyErr_Format(PyExc_OSError, "the QuickJS binding is not loaded from %s", path);
+        return NULL;
+    }
+    static const char *names[] = {
+        "JS_GetGlobalObject", "JS_GetPropertyStr", "JS_Call", "JS_GetException",
+        "JS_FreeValue", "JS_NewStringLen", "JS_ToCStringLen2", "JS_FreeCString",
+        "JS_UpdateStackTop", "JS_SetInterruptHandler", "JS_SetHostPromiseRejectionTracker",
+    };
+    void *f[sizeof(names) / sizeof(names[0])];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        f[i] = dlsym(lib, names[i]);
+        if (f[i] == NULL) {
+            dlclose(lib);
+            PyErr_Format(PyExc_OSError, "the QuickJS binding exports no %s", names[i]);
+            return NULL;
+        }
+    }
+    *(void **)&qjs_get_global_object = f[0];
+    *(void **)&qjs_get_property_str = f[1];
+    *(void **)&qjs_call = f[2];
+    *(void **)&qjs_get_exception = f[3];
+    *(void **)&qjs_free_value = f[4];
+    *(void **)&qjs_new_string_len = f[5];
+    *(void **)&qjs_to_cstring_len2 = f[6];
+    *(void **)&qjs_free_cstring = f[7];
+    *(void **)&qjs_update_stack_top = f[8];
+    *(void **)&qjs_set_interrupt_handler = f[9];
+    *(void **)&qjs_set_rejection_tracker = f[10];
+    Py_INCREF(exception_type);
+    Py_XSETREF(qjs_exception_type, exception_type);
+    Py_INCREF(stack_overflow_type);
+    Py_XSETREF(qjs_stack_overflow_type, stack_overflow_type);
+    Py_RETURN_NONE;  /* the library stays open: the binding keeps it loaded anyway */
+}
+
+static QJSContextObject *
+as_context(PyObject *obj)
+{
+    if (qjs_call == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "call quickjs_setup() first");
+        return NULL;
+    }
+    if (Py_TYPE(obj)->tp_basicsize != QJS_CONTEXT_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "expected a _quickjs.Context of quickjs-ng 0.17");
+        return NULL;
+    }
+    return (QJSContextObject *)obj;
+}
+
+static PyObject *
+quickjs_track(PyObject *module, PyObject *obj)
+{
+    (void)module;
+    QJSContextObject *ctx = as_context(obj);
+    if (ctx == NULL) {
+        return NULL;
+    }
+    qjs_set_rejection_tracker(ctx->runtime, (void *)&quickjs_tracker, NULL);
+    Py_RETURN_NONE;
+}
+
+/* The binding's conversion of a pending JavaScript exception: "<error>\n<stack>". */
+static PyObject *
+raise_exception(void *context)
+{
+    JSValue exception = qjs_get_exception(context);
+    const char *text = qjs_to_cstring_len2(context, NULL, exception, false);
+    const char *stack = NULL;
+    if ((int32_t)exception.tag != QJS_TAG_NULL && (int32_t)exception.tag != QJS_TAG_UNDEFINED) {
+        JSValue value = qjs_get_property_str(context, exception, "stack");
+        if ((int32_t)value.tag != QJS_TAG_EXCEPTION) {
+            stack = qjs_to_cstring_len2(context, NULL, value, false);
+            qjs_free_value(context, value);
+        }
+    }
+    if (text != NULL) {
+        int overflow = strstr(text, "stack overflow") != NULL
+                       || strstr(text, "call stack size exceeded") != NULL;
+        PyErr_Format(overflow ? qjs_stack_overflow_type : qjs_exception_type, "%s\n%s", text,
+                     stack != NULL ? stack : "");
+    } else {
+        PyErr_SetString(qjs_exception_type, "(Failed obtaining QuickJS error string)");
+    }
+    qjs_free_cstring(context, text);
+    qjs_free_cstring(context, stack);
+    qjs_free_value(context, exception);
+    return NULL;
+}
+
+/* quickjs_call(function, time_limit, *args): call a _quickjs.Object function with str, int,
+ * float, bool or None arguments; return its primitive result (None for an object). What the
+ * binding's Object.__call__ does, minus its per-call costs: argument checks through generic
+ * conversions, and clock() for the time limit (here a monotonic deadline, 0: none). */
+static PyObject *
+quickjs_call(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs < 2 || nargs - 2 > QJS_MAX_ARGS) {
+        PyErr_SetString(PyExc_TypeError, "quickjs_call(function, time_limit, *args) takes up to "
+                                         "16 arguments after the time limit");
+        return NULL;
+    }
+    if (Py_TYPE(args[0])->tp_basicsize != QJS_OBJECT_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "expected a _quickjs.Object");
+        return NULL;
+    }
+    QJSObject *fn = (QJSObject *)args[0];
+    QJSContextObject *ctx = fn->runtime_data;
+    if (ctx == NULL || as_context((PyObject *)ctx) == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "the function has no context");
+        }
+        return NULL;
+    }
+    if (ctx->thread_state != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the QuickJS context is already running JavaScript");
+        return NULL;
+    }
+    double limit = PyFloat_AsDouble(args[1]);
+    if (limit == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    void *context = ctx->context;
+    int argc = (int)(nargs - 2);
+    JSValue argv[QJS_MAX_ARGS];
+    for (int i = 0; i < argc; i++) {
+        PyObject *item = args[i + 2];
+        if (PyUnicode_CheckExact(item)) {
+            Py_ssize_t size;
+            const char *utf8 = PyUnicode_AsUTF8AndSize(item, &size);
+            if (utf8 == NULL) {
+                for (int j = 0; j < i; j++) {
+                    qjs_free_value(context, argv[j]);
+                }
+                return NULL;
+            }
+            argv[i] = qjs_new_string_len(context, utf8, (size_t)size);
+        } else if (item == Py_None) {
+            argv[i] = (JSValue){0, QJS_TAG_NULL};
+        } else if (PyBool_Check(item)) {
+            argv[i] = (JSValue){item == Py_True, QJS_TAG_BOOL};
+        } else if (PyLong_Check(item) || PyFloat_Check(item)) {
+            int overflow = 1;
+            long integer = PyLong_Check(item) ? PyLong_AsLongAndOverflow(item, &overflow) : 0;
+            if (!overflow && integer >= INT32_MIN && integer <= INT32_MAX) {
+                argv[i] = (JSValue){(int64_t)(uint32_t)(int32_t)integer, QJS_TAG_INT};
+            } else {
+                double value = PyFloat_AsDouble(item);
+                if (value == -1.0 && PyErr_Occurred()) {
+                    for (int j = 0; j < i; j++) {
+                        qjs_free_value(context, argv[j]);
+                    }
+                    return NULL;
+                }
+                JSValue number = {0, QJS_TAG_FLOAT64};
+                memcpy(&number.u, &value, sizeof value);
+                argv[i] = number;
+            }
+        } else {
+            for (int j = 0; j < i; j++) {
+                qjs_free_value(context, argv[j]);
+            }
+            PyErr_Format(PyExc_TypeError, "cannot pass %.100s to JavaScript here",
+                         Py_TYPE(item)->tp_name);
+            return NULL;
+        }
+    }
+    int64_t deadline = 0;
+    ctx->thread_state = PyEval_SaveThread();
+    qjs_update_stack_top(ctx->runtime);
+    if (limit > 0) {
+        deadline = monotonic_ns() + (int64_t)(limit * 1e9);
+        qjs_set_interrupt_handler(ctx->runtime, deadline_passed, &deadline);
+    }
+    JSValue result = qjs_call(context, fn->object, (JSValue){0, QJS_TAG_UNDEFINED}, argc, argv);
+    if (limit > 0) {
+        qjs_set_interrupt_handler(ctx->runtime, NULL, NULL);
+    }
+    PyEval_RestoreThread(ctx->thread_state);
+    ctx->thread_state = NULL;
+    for (int i = 0; i < argc; i++) {
+        qjs_free_value(context, argv[i]);
+    }
+    PyObject *out;
+    switch ((int32_t)result.tag) {
+    case QJS_TAG_STRING: {
+        size_t length;
+        const char *text = qjs_to_cstring_len2(context, &length, result, false);
+        if (text == NULL) {
+            qjs_free_value(context, result);
+            return raise_exception(context);
+        }
+        out = PyUnicode_DecodeUTF8(text, (Py_ssize_t)length, "surrogatepass");
+        qjs_free_cstring(context, text);
+        break;
+    }
+    case QJS_TAG_EXCEPTION:
+        return raise_exception(context);
+    case QJS_TAG_INT:
+        out = PyLong_FromLong((int32_t)result.u);
+        break;
+    case QJS_TAG_BOOL:
+        out = PyBool_FromLong((int32_t)result.u != 0);
+        break;
+    case QJS_TAG_FLOAT64: {
+        double value;
+        memcpy(&value, &result.u, sizeof value);
+        out = PyFloat_FromDouble(value);
+        break;
+    }
+    default:  /* undefined, null, objects, symbols, big integers */
+        out = Py_NewRef(Py_None);
+    }
+    qjs_free_value(context, result);
+    return out;
+}
+
 /* ---- V8 ------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -73,6 +366,38 @@ static void *(*v8_object_get)(void *object, void *context, void *key);
 static bool (*v8_is_function)(void *value);
 static void *(*v8_new_number)(void *isolate, double value);
 static void *(*v8_function_call)(void *fn, void *context, void *recv, int argc, void **argv);
+static void *(*v8_function_new)(void *context, void (*callback)(const void *info), void *data,
+                                int length, int constructor_behavior, int side_effect_type);
+static uint16_t (*v8_object_set)(void *object, void *context, void *key, void *value);
+
+static void
+v8_hrtime(const void *info)
+{
+    (void)info;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    void *isolate = v8_current_isolate();
+    void *context = v8_current_context(isolate);
+    void *key = v8_new_string(isolate, "__hyphal_hrtime_value", 0, -1);
+    if (key != NULL) {
+        double ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+        v8_object_set(v8_context_global(context), context, key, v8_new_number(isolate, ms));
+    }
+}
+
+static void
+v8_install_hrtime(void *isolate, void *context, void *global)
+{
+    void *name = v8_new_string(isolate, "__hyphal_hrtime", 0, -1);
+    void *current = name != NULL ? v8_object_get(global, context, name) : NULL;
+    if (current != NULL && !v8_is_function(current)) {
+        /* ConstructorBehavior::kThrow = 0, SideEffectType::kHasSideEffect = 0 */
+        void *fn = v8_function_new(context, v8_hrtime, NULL, 0, 0, 0);
+        if (fn != NULL) {
+            v8_object_set(global, context, name, fn);
+        }
+    }
+}
 
 static void
 v8_reject_callback(RejectMessage message)
@@ -87,6 +412,9 @@ v8_reject_callback(RejectMessage message)
         return;
     }
     void *global = v8_context_global(context);
+    if (message.event == 0) {
+        v8_install_hrtime(isolate, context, global);
+    }
     void *tracker = v8_object_get(global, context, key);
     if (tracker == NULL || !v8_is_function(tracker)) {
         return;  /* no prelude in this context */
@@ -125,27 +453,11 @@ take_addresses(PyObject *seq, void **out, Py_ssize_t n)
 }
 
 static PyObject *
-bind_quickjs(PyObject *module, PyObject *addresses)
-{
-    (void)module;
-    void *f[5];
-    if (take_addresses(addresses, f, 5) < 0) {
-        return NULL;
-    }
-    *(void **)&qjs_get_global_object = f[0];
-    *(void **)&qjs_get_property_str = f[1];
-    *(void **)&qjs_call = f[2];
-    *(void **)&qjs_get_exception = f[3];
-    *(void **)&qjs_free_value = f[4];
-    return PyLong_FromVoidPtr((void *)&quickjs_tracker);
-}
-
-static PyObject *
 bind_v8(PyObject *module, PyObject *addresses)
 {
     (void)module;
-    void *f[8];
-    if (take_addresses(addresses, f, 8) < 0) {
+    void *f[10];
+    if (take_addresses(addresses, f, 10) < 0) {
         return NULL;
     }
     *(void **)&v8_current_isolate = f[0];
@@ -156,23 +468,29 @@ bind_v8(PyObject *module, PyObject *addresses)
     *(void **)&v8_is_function = f[5];
     *(void **)&v8_new_number = f[6];
     *(void **)&v8_function_call = f[7];
+    *(void **)&v8_function_new = f[8];
+    *(void **)&v8_object_set = f[9];
     return PyLong_FromVoidPtr((void *)&v8_reject_callback);
 }
 
 static PyMethodDef methods[] = {
-    {"bind_quickjs", bind_quickjs, METH_O,
-     "bind_quickjs((JS_GetGlobalObject, JS_GetPropertyStr, JS_Call, JS_GetException, "
-     "JS_FreeValue)) -> address of the rejection tracker"},
+    {"quickjs_setup", quickjs_setup, METH_VARARGS,
+     "quickjs_setup(path of _quickjs's library, JSException, StackOverflow): find the QuickJS "
+     "C API in the binding's library"},
+    {"quickjs_track", quickjs_track, METH_O,
+     "quickjs_track(context): report the context's promise rejections to its prelude"},
+    {"quickjs_call", (PyCFunction)(void (*)(void))quickjs_call, METH_FASTCALL,
+     "quickjs_call(function, time_limit, *args): call a QuickJS function (see the source)"},
     {"bind_v8", bind_v8, METH_O,
      "bind_v8((Isolate::GetCurrent, Isolate::GetCurrentContext, Context::Global, "
-     "String::NewFromUtf8, Object::Get, Value::IsFunction, Number::New, Function::Call)) -> "
-     "address of the PromiseRejectCallback"},
+     "String::NewFromUtf8, Object::Get, Value::IsFunction, Number::New, Function::Call, "
+     "Function::New, Object::Set)) -> address of the PromiseRejectCallback"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "hyphal.js._speedups",
-    "The engines' promise rejection hooks in C (see the source's header).", -1, methods,
+    "The engines' hooks and QuickJS's call path in C (see the source's header).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 

@@ -1,22 +1,27 @@
 """The QuickJS engine (``quickjs-ng``, import name ``quickjs``): small, fast to start, cheap calls.
 
-Calls go straight into the C extension on the calling thread (about 0.4 µs per call), which is
-what makes QuickJS the default for HTTP handlers. Limits: ``set_time_limit`` bounds the CPU time
-of each entry; ``set_memory_limit`` bounds the runtime's heap. QuickJS reports every script as
+Calls go straight into C on the calling thread (a few hundred ns per call), which is what
+makes QuickJS the default for HTTP handlers. Limits: ``set_time_limit`` bounds the CPU time of
+each entry; ``set_memory_limit`` bounds the runtime's heap. QuickJS reports every script as
 ``<input>``; the engine substitutes the file name it was given.
 
+Function calls (:meth:`QuickJSEngine.call`, :meth:`QuickJSEngine.function`) go through
+:mod:`hyphal.js._speedups` where that is built: the same call as the binding's, with the time
+limit checked against a monotonic deadline (wall time) instead of the binding's per-entry
+``clock()`` system call. Evaluations and promise jobs go through the binding.
+
 Unhandled rejections. The binding does not expose QuickJS's promise rejection tracker, but its
-extension module exports the whole QuickJS C API, so :func:`_track_rejections` registers one
-with :mod:`ctypes` on the context's runtime (the binding's ``Context`` object keeps its
-``JSRuntime *`` right after the Python object header). The tracker forwards each event -- a
-promise rejected with no handler, a handler added to such a promise later -- to the prelude's
-``__hyphal_rejection(promise, event, reason)``; the tracker itself is C code from
-:mod:`hyphal.js._speedups` where that is built.
+extension module exports the whole QuickJS C API, so :func:`_track_rejections` registers one on
+the context's runtime (the binding's ``Context`` object keeps its ``JSRuntime *`` right after
+the Python object header): C code from :mod:`hyphal.js._speedups`, else a :mod:`ctypes`
+callback (:mod:`hyphal.js.quickjs_ctypes`). The tracker forwards each event -- a promise
+rejected with no handler, a handler added to such a promise later -- to the prelude's
+``__hyphal_rejection(promise, event, reason)``.
 """
 
 from __future__ import annotations
 
-import ctypes
+import functools
 from typing import Any, ClassVar
 
 import _quickjs
@@ -29,70 +34,26 @@ __all__ = ["QuickJSEngine"]
 _STACK_SIZE = 4 * 1024 * 1024
 
 
-class _JSValue(ctypes.Structure):
-    """QuickJS's ``JSValue`` on 64-bit platforms (no NaN boxing): a union and a tag."""
-
-    _fields_ = [("u", ctypes.c_int64), ("tag", ctypes.c_int64)]
-
-
-_TAG_INT, _TAG_OBJECT, _TAG_EXCEPTION = 0, -1, 6
-_TRACKER_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _JSValue, _JSValue, ctypes.c_bool,
-                                 ctypes.c_void_p)
 # sizeof the binding's Context object (quickjs-ng 0.17): header, JSRuntime *, JSContext *, ...
 _CONTEXT_SIZE = 80
-_TRACKER_API = ("JS_GetGlobalObject", "JS_GetPropertyStr", "JS_Call", "JS_GetException",
-                "JS_FreeValue")
-_api: dict[str, Any] = {}
 
 
-def _load_api() -> dict[str, Any]:
-    """The C API functions the tracker uses, and the tracker's address (key ``tracker``):
-    the C one from :mod:`hyphal.js._speedups`, else :func:`_on_rejection`."""
-    if not _api:
-        lib = ctypes.CDLL(_quickjs.__file__)
-        ptr, value = ctypes.c_void_p, _JSValue
-        for name, args, res in (
-            ("JS_SetHostPromiseRejectionTracker", [ptr, ptr, ptr], None),
-            ("JS_GetGlobalObject", [ptr], value),
-            ("JS_GetPropertyStr", [ptr, value, ctypes.c_char_p], value),
-            ("JS_Call", [ptr, value, value, ctypes.c_int, ctypes.POINTER(value)], value),
-            ("JS_GetException", [ptr], value),
-            ("JS_FreeValue", [ptr, value], None),
-        ):
-            function = getattr(lib, name)
-            function.argtypes, function.restype = args, res
-            _api[name] = function
+def _fast_path() -> Any:
+    """:mod:`hyphal.js._speedups` set up for this binding, or None (not built, or another
+    binding's layout)."""
+    if not _fast:
         speedups = c_speedups()
-        if speedups is not None:
-            _api["tracker"] = speedups.bind_quickjs(
-                [ctypes.cast(_api[name], ctypes.c_void_p).value for name in _TRACKER_API])
-        else:
-            _api["tracker"] = ctypes.cast(_tracker, ctypes.c_void_p).value
-    return _api
+        if speedups is not None and _quickjs.Context.__basicsize__ == _CONTEXT_SIZE:
+            try:
+                speedups.quickjs_setup(_quickjs.__file__, _quickjs.JSException,
+                                       _quickjs.StackOverflow)
+            except (OSError, TypeError):
+                speedups = None
+        _fast.append(speedups)
+    return _fast[0]
 
 
-def _on_rejection(ctx: int, promise: _JSValue, reason: _JSValue, handled: bool,
-                  _opaque: int) -> None:
-    """The tracker in Python, where :mod:`hyphal.js._speedups` is not built (about 10 us an
-    event instead of 0.2): call ``__hyphal_rejection``, if the prelude defined it."""
-    try:
-        api = _api
-        free = api["JS_FreeValue"]
-        this = api["JS_GetGlobalObject"](ctx)
-        tracker = api["JS_GetPropertyStr"](ctx, this, b"__hyphal_rejection")
-        if tracker.tag == _TAG_OBJECT:
-            args = (_JSValue * 3)(promise, _JSValue(1 if handled else 0, _TAG_INT), reason)
-            result = api["JS_Call"](ctx, tracker, this, 3, args)
-            if result.tag == _TAG_EXCEPTION:
-                free(ctx, api["JS_GetException"](ctx))
-            free(ctx, result)
-        free(ctx, tracker)
-        free(ctx, this)
-    except BaseException:  # never let a Python error unwind through QuickJS
-        pass
-
-
-_tracker = _TRACKER_TYPE(_on_rejection)
+_fast: list[Any] = []
 
 
 def _track_rejections(ctx: Any) -> None:
@@ -100,13 +61,13 @@ def _track_rejections(ctx: Any) -> None:
     effort: without the C API (another binding) rejections are not tracked."""
     if type(ctx).__basicsize__ != _CONTEXT_SIZE:  # not the layout this was written for
         return
-    try:
-        api = _load_api()
-    except (OSError, AttributeError):
-        return
-    runtime = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
-    if runtime:
-        api["JS_SetHostPromiseRejectionTracker"](runtime, api["tracker"], None)
+    fast = _fast_path()
+    if fast is not None:
+        fast.quickjs_track(ctx)
+    else:
+        from hyphal.js.quickjs_ctypes import track_rejections
+
+        track_rejections(ctx)
 
 
 class QuickJSEngine(Engine):
@@ -140,20 +101,24 @@ class QuickJSEngine(Engine):
 
     def call(self, function: str, *args: Primitive) -> Primitive:
         self.calls += 1
-        fn = self._functions.get(function)
-        if fn is None:
-            fn = self._functions[function] = self._ctx.get(function)
         try:
-            value = fn(*args)
+            value = self.function(function)(*args)
         except _quickjs.JSException as exc:
             raise self._convert(exc, self._filename) from None
         return None if isinstance(value, _quickjs.Object) else value
 
     def function(self, name: str) -> Any:
-        """The engine's own callable: no Python wrapper on the hot path."""
+        """A C callable: :mod:`hyphal.js._speedups`'s call with the time limit bound, or the
+        binding's own function object."""
         fn = self._functions.get(name)
         if fn is None:
-            fn = self._functions[name] = self._ctx.get(name)
+            if self._ctx is None:
+                raise JSError("the QuickJS context is closed")
+            fn = self._ctx.get(name)
+            fast = _fast_path()
+            if fast is not None and isinstance(fn, _quickjs.Object):
+                fn = functools.partial(fast.quickjs_call, fn, float(self.time_limit or 0))
+            self._functions[name] = fn
         return fn
 
     def error(self, exc: Exception) -> JSError:

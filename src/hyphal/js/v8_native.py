@@ -24,7 +24,8 @@ rejected with no handler, a handler added to such a promise later -- to the Java
 defines (see ``prelude/runtime.js``). Locals the callback makes live in the HandleScope of the
 V8 runtime function that reports the event. When a symbol is missing (another mini-racer
 version), rejections are simply not tracked. The callback is C code from
-:mod:`hyphal.js._speedups` where that is built.
+:mod:`hyphal.js._speedups` where that is built; that version also gives each context a
+sub-millisecond clock, ``__hyphal_hrtime()`` (V8's own clocks tick in whole milliseconds).
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ _V8_API = {
     "new_number": ("_ZN2v86Number3NewEPNS_7IsolateEd", [_P, ctypes.c_double], _P),
     "call": ("_ZN2v88Function4CallENS_5LocalINS_7ContextEEENS1_INS_5ValueEEEiPS5_",
              [_P, _P, _P, ctypes.c_int, ctypes.POINTER(_P)], _P),
+    # for the clock (C only)
+    "new_function": ("_ZN2v88Function3NewENS_5LocalINS_7ContextEEEPFvRKNS_20FunctionCallbackInfo"
+                     "INS_5ValueEEEENS1_INS_4DataEEEiNS_19ConstructorBehaviorENS_14SideEffectTypeE",
+                     [_P, _P, _P, ctypes.c_int, ctypes.c_int, ctypes.c_int], _P),
+    "set": ("_ZN2v86Object3SetENS_5LocalINS_7ContextEEENS1_INS_5ValueEEES5_", [_P, _P, _P, _P],
+            ctypes.c_uint16),
 }
 _api: dict[str, Any] = {}
 _TRACKER_NAME = b"__hyphal_rejection"

@@ -13,12 +13,22 @@
   const G = globalThis;
   const nativeCheckpoint = typeof G.__hyphal_native_checkpoint === "function" ? G.__hyphal_native_checkpoint : null;
   const hasPerf = typeof G.performance === "object" && G.performance && typeof G.performance.now === "function";
-  const perfNow = hasPerf ? G.performance.now.bind(G.performance) : null;
-  const origin = hasPerf ? perfNow() : Date.now();
-  // A clock in ms since start. With a millisecond clock (V8 here) deadlines are rounded up so
-  // that a timer never fires early.
-  const now = hasPerf ? () => perfNow() - origin : () => Date.now() - origin;
-  const clockSlack = hasPerf ? 0 : 1;
+  let perfNow = hasPerf ? G.performance.now.bind(G.performance) : null;
+  if (!hasPerf) {
+    // V8: its first promise rejection installs a native clock (see hyphal/js/_speedups.c).
+    Promise.reject(0).catch(() => {});
+    const hrtime = G.__hyphal_hrtime;
+    if (typeof hrtime === "function") {
+      hrtime();
+      if (typeof G.__hyphal_hrtime_value === "number") perfNow = () => { hrtime(); return G.__hyphal_hrtime_value; };
+    }
+  }
+  const highResolution = perfNow !== null;
+  const origin = highResolution ? perfNow() : Date.now();
+  // A clock in ms since start. With a millisecond clock (V8 without hyphal.js._speedups)
+  // deadlines are rounded up so that a timer never fires early.
+  const now = highResolution ? () => perfNow() - origin : () => Date.now() - origin;
+  const clockSlack = highResolution ? 0 : 1;
   H.now = now;
 
   // ---- outbox -------------------------------------------------------------------------------
