@@ -10,7 +10,8 @@ Cases (node's column is skipped when ``node`` is not installed):
 * timer precision: lateness of one long ``setTimeout`` and p99 lateness of sequential 1 ms
   timers (a negative minimum would mean a timer fired early);
 * the eight microbenchmarks of zigttp's bench, in ops/s on quickjs, v8 and node;
-* HTTP handler calls/s through :class:`hyphal.js.handler.HandlerContext` on each engine.
+* HTTP handler calls/s through :class:`hyphal.js.handler.HandlerContext` on each engine, and
+  on quickjs with the time limit ``hyphal serve`` sets by default.
 """
 
 from __future__ import annotations
@@ -313,12 +314,17 @@ def run(ctx: BenchContext) -> None:
             ctx.progress(f"handler calls on {engine}")
             ctx.record("handler calls/s", f"hyphal-{engine}", _handler_rate(ctx, path, engine),
                        "calls/s")
+        ctx.progress("handler calls on quickjs, with a time limit")
+        ctx.record("handler calls/s, 30 s time limit (as hyphal serve)", "hyphal-quickjs",
+                   _handler_rate(ctx, path, "quickjs", 30.0), "calls/s")
 
 
-def _handler_rate(ctx: BenchContext, path: str, engine: str) -> float:
+def _handler_rate(ctx: BenchContext, path: str, engine: str,
+                  time_limit: float | None = None) -> float:
     from hyphal.js.handler import load_handler
 
-    handler = load_handler(path, engine=engine)  # type: ignore[arg-type]
+    handler = load_handler(path, engine=engine,  # type: ignore[arg-type]
+                           time_limit=time_limit)
     context = handler()
     request = {"method": "GET", "url": "/", "path": "/", "query": {}, "headers": [],
                "body": b""}

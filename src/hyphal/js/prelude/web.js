@@ -471,15 +471,15 @@
       if (this.status < 200 || this.status > 599) throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
       this.statusText = init.statusText !== undefined ? `${init.statusText}` : "";
       this._h = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-      this._hl = null;
+      this._ct = null;
       this.type = "default";
       this.url = init.url || "";
       this.redirected = !!init.redirected;
       this._initBody(body, this._h);
     }
-    // Headers are materialised on first access; the fast factories keep a plain pair list.
+    // Headers are materialised on first access; the fast factories keep only the content type.
     get headers() {
-      if (this._h === null) { this._h = new Headers(this._hl); this._hl = null; }
+      if (this._h === null) { this._h = new Headers([["content-type", this._ct]]); this._ct = null; }
       return this._h;
     }
     get ok() { return this.status >= 200 && this.status < 300; }
@@ -495,7 +495,7 @@
   }
   // The fast factory behind Response.json/text/html: few own fields, defaults on the prototype.
   function FastResponse(status, text, contentType) {
-    this.status = status; this._h = null; this._hl = [["content-type", contentType]]; this._text = text;
+    this.status = status; this._h = null; this._ct = contentType; this._text = text;
   }
   FastResponse.prototype = Response.prototype;
   Object.assign(Response.prototype, { statusText: "", type: "default", url: "", redirected: false, bodyUsed: false, _raw: null });
