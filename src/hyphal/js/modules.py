@@ -322,28 +322,25 @@ def _placeholder(var: str) -> str:
 def _finish(mod: LinkedModule, changes: Callable[[str, str], bool]) -> None:
     """Build ``mod.code``: rewrite references to imported bindings that ``changes(target,
     name)`` says may change (live), copy the others once, and wrap the module."""
-    live: dict[str, str] = {}
-    copies: dict[str, list[str]] = {}
+    live: dict[str, str] = {}  # local name -> the expression that reads it
+    source: dict[str, tuple[str, str]] = {}  # local name -> (namespace variable, exported)
+    copies: dict[str, list[str]] = {imp.var: [] for imp in mod.imports}
     for imp in mod.imports:
-        copies[imp.var] = []
         for exported, local in imp.names:
-            ref = f"{imp.var}.{exported}" if _IDENT.fullmatch(exported) else (
-                f"{imp.var}[{json.dumps(exported)}]")
             if changes(imp.target, exported):
-                live[local] = ref
+                live[local] = f"{imp.var}.{exported}" if _IDENT.fullmatch(exported) else (
+                    f"{imp.var}[{json.dumps(exported)}]")
+                source[local] = (imp.var, exported)
             else:
                 copies[imp.var].append(f"{json.dumps(exported)}: {local}")
     body, getters = mod.body, mod.getters
     if live:
         tokens = tokenize(body)
         shadows = {name: scopes for name, scopes in _declared(tokens).items() if name in live}
-        for local, scopes in list(shadows.items()):
-            if (0, len(tokens)) in scopes:  # declared again at the top: copy it, not live
-                del shadows[local]
-                var = live.pop(local).split(".")[0].split("[")[0]
-                exported = next(e for imp in mod.imports if imp.var == var
-                                for e, loc in imp.names if loc == local)
-                copies[var].append(f"{json.dumps(exported)}: {local}")
+        for local in [name for name, scopes in shadows.items() if (0, len(tokens)) in scopes]:
+            del shadows[local], live[local]  # declared at the top as well: copied, not live
+            var, exported = source[local]
+            copies[var].append(f"{json.dumps(exported)}: {local}")
         if live:
             body = _rewrite(body, tokens, live, shadows)
             getters = _rewrite(getters, tokenize(getters), live, {})
