@@ -58,3 +58,67 @@ def test_results_errors_and_the_deadline() -> None:
             engine.call("f", 4)
     finally:
         engine.close()
+
+
+def _js_literal(draw: Any, depth: int = 0) -> str:
+    """A JavaScript expression for JSON-like data, with the values JSON treats specially."""
+    choices = ["string", "int", "float", "const", "special"]
+    if depth < 3:
+        choices += ["array", "object", "object"]
+    kind = draw(st.sampled_from(choices))
+    if kind == "string":
+        return json.dumps(draw(st.text(max_size=12)))  # \uXXXX escapes, lone surrogates too
+    if kind == "int":
+        return str(draw(st.integers(-2 ** 53, 2 ** 53)))
+    if kind == "float":
+        return repr(draw(st.floats(allow_nan=False, allow_infinity=False)))
+    if kind == "const":
+        return draw(st.sampled_from(["true", "false", "null", "undefined", "-0", "NaN",
+                                     "Infinity", "1e21", "0.1", "-1.5e-7"]))
+    if kind == "special":
+        return draw(st.sampled_from([
+            "new Date(0)", "() => 1", "Symbol('s')", "new Map([[1, 2]])", "10n ** 0n ? 1 : 0",
+            "{toJSON() { return 'custom'; }}", "new (class K { constructor() { this.k = 1; } })",
+            "Object.create(null)", "[1, , 3]", "Object.assign(Object.create(null), {n: 1})",
+            "'con' + 'cat' + String(1)", "new String('boxed')"]))
+    if kind == "array":
+        items = draw(st.lists(st.builds(lambda: None), max_size=4))
+        return "[" + ", ".join(_js_literal(draw, depth + 1) for _ in items) + "]"
+    keys = draw(st.lists(st.text(max_size=6), max_size=4))
+    return "{" + ", ".join(f"{json.dumps(k)}: {_js_literal(draw, depth + 1)}" for k in keys) + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_native_json_is_json_stringify(data: st.DataObject) -> None:
+    """Response.json's native serializer gives JSON.stringify's text, or steps aside."""
+    from hyphal.js.prelude import prelude_source
+
+    literal = _js_literal(data.draw)
+    engine = QuickJSEngine()
+    try:
+        engine.eval(prelude_source())
+        same = engine.eval(f"(() => {{ const v = ({literal}); "
+                           "return Response.json(v)._text === JSON.stringify(v); })()")
+        assert same is True, literal
+    finally:
+        engine.close()
+
+
+def test_native_json_takes_plain_data() -> None:
+    engine = QuickJSEngine()
+    try:
+        from hyphal.js.prelude import prelude_source
+
+        engine.eval(prelude_source())
+        text = engine.eval("__hyphal_json({a: [1, 'x\\n\"', null, undefined, {b: -0.5}], "
+                           "u: undefined, f: 1e21}, Object.prototype, Array.prototype)")
+        assert text == '{"a":[1,"x\\n\\"",null,null,{"b":-0.5}],"f":1e+21}'
+        assert engine.eval("__hyphal_json(new Date(0), Object.prototype, Array.prototype)") \
+            is None  # steps aside
+        assert engine.eval("const o = {}; o.o = o; "
+                           "__hyphal_json(o, Object.prototype, Array.prototype)") is None
+        with pytest.raises(Exception, match="Error: from a getter"):
+            engine.eval("Response.json({get x() { throw new Error('from a getter'); }})")
+    finally:
+        engine.close()

@@ -38,6 +38,8 @@
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,6 +86,18 @@ static void (*qjs_free_cstring)(void *ctx, const char *text);
 static void (*qjs_update_stack_top)(void *rt);
 static void (*qjs_set_interrupt_handler)(void *rt, int (*handler)(void *, void *), void *opaque);
 static void (*qjs_set_rejection_tracker)(void *rt, void *tracker, void *opaque);
+static JSValue (*qjs_new_cfunction2)(void *ctx, void *func, const char *name, int length,
+                                     int cproto, int magic);
+static int (*qjs_set_property_str)(void *ctx, JSValue obj, const char *name, JSValue value);
+static int (*qjs_get_own_property_names)(void *ctx, void **tab, uint32_t *len, JSValue obj,
+                                         int flags);
+static void (*qjs_free_property_enum)(void *ctx, void *tab, uint32_t len);
+static JSValue (*qjs_get_property)(void *ctx, JSValue obj, uint32_t atom);
+static JSValue (*qjs_get_property_uint32)(void *ctx, JSValue obj, uint32_t index);
+static const char *(*qjs_atom_to_cstring_len)(void *ctx, size_t *length, uint32_t atom);
+static uint32_t (*qjs_get_class_id)(JSValue v);
+static JSValue (*qjs_get_prototype)(void *ctx, JSValue v);
+static int (*qjs_get_length)(void *ctx, JSValue obj, int64_t *length);
 static PyObject *qjs_exception_type;       /* _quickjs.JSException */
 static PyObject *qjs_stack_overflow_type;  /* _quickjs.StackOverflow */
 
@@ -140,6 +154,9 @@ quickjs_setup(PyObject *module, PyObject *args)
         "JS_GetGlobalObject", "JS_GetPropertyStr", "JS_Call", "JS_GetException",
         "JS_FreeValue", "JS_NewStringLen", "JS_ToCStringLen2", "JS_FreeCString",
         "JS_UpdateStackTop", "JS_SetInterruptHandler", "JS_SetHostPromiseRejectionTracker",
+        "JS_NewCFunction2", "JS_SetPropertyStr", "JS_GetOwnPropertyNames", "JS_FreePropertyEnum",
+        "JS_GetProperty", "JS_GetPropertyUint32", "JS_AtomToCStringLen", "JS_GetClassID",
+        "JS_GetPrototype", "JS_GetLength",
     };
     void *f[sizeof(names) / sizeof(names[0])];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -161,11 +178,257 @@ quickjs_setup(PyObject *module, PyObject *args)
     *(void **)&qjs_update_stack_top = f[8];
     *(void **)&qjs_set_interrupt_handler = f[9];
     *(void **)&qjs_set_rejection_tracker = f[10];
+    *(void **)&qjs_new_cfunction2 = f[11];
+    *(void **)&qjs_set_property_str = f[12];
+    *(void **)&qjs_get_own_property_names = f[13];
+    *(void **)&qjs_free_property_enum = f[14];
+    *(void **)&qjs_get_property = f[15];
+    *(void **)&qjs_get_property_uint32 = f[16];
+    *(void **)&qjs_atom_to_cstring_len = f[17];
+    *(void **)&qjs_get_class_id = f[18];
+    *(void **)&qjs_get_prototype = f[19];
+    *(void **)&qjs_get_length = f[20];
     Py_INCREF(exception_type);
     Py_XSETREF(qjs_exception_type, exception_type);
     Py_INCREF(stack_overflow_type);
     Py_XSETREF(qjs_stack_overflow_type, stack_overflow_type);
     Py_RETURN_NONE;  /* the library stays open: the binding keeps it loaded anyway */
+}
+
+/* ---- QuickJS: JSON for Response.json ----------------------------------------------------- */
+
+/* __hyphal_json(value, Object.prototype, Array.prototype): JSON.stringify(value) for the data
+ * handlers answer with -- plain objects and arrays of strings, numbers, booleans and null --
+ * without QuickJS's generic machinery (a wrapper object, toJSON lookups on every value).
+ * Anything else (a toJSON key, another prototype or class, a lone surrogate, deep nesting or
+ * a cycle, BigInt, out of memory) returns undefined and the prelude calls JSON.stringify,
+ * so the text is always what JSON.stringify gives. (A getter may then run twice.) */
+
+typedef struct {
+    char *data;
+    size_t length, capacity;
+} Buffer;
+
+/* Results: JSON_OK, JSON_SKIP (undefined: left out of an object, null in an array),
+ * JSON_FALLBACK (let JSON.stringify do it), JSON_THROW (a JavaScript exception is pending). */
+enum { JSON_OK, JSON_SKIP, JSON_FALLBACK, JSON_THROW };
+#define QJS_TAG_STRING_ROPE (-6)
+#define QJS_CLASS_OBJECT 1
+#define QJS_CLASS_ARRAY 2
+#define JSON_MAX_DEPTH 32
+
+static int
+buffer_add(Buffer *b, const char *text, size_t length)
+{
+    if (b->length + length > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 256;
+        while (capacity < b->length + length) {
+            capacity *= 2;
+        }
+        char *data = realloc(b->data, capacity);
+        if (data == NULL) {
+            return JSON_FALLBACK;
+        }
+        b->data = data;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, text, length);
+    b->length += length;
+    return JSON_OK;
+}
+
+/* A JSON string literal of UTF-8 text; JSON_FALLBACK for a lone surrogate (WTF-8 "ED A0..BF"),
+ * which JSON.stringify escapes as \uDXXX. */
+static int
+add_quoted(Buffer *b, const char *text, size_t length)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buffer_add(b, "\"", 1)) {
+        return JSON_FALLBACK;
+    }
+    size_t run = 0;  /* start of the pending run of bytes that need no escape */
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            if (c == 0xED && i + 1 < length && (unsigned char)text[i + 1] >= 0xA0) {
+                return JSON_FALLBACK;
+            }
+            continue;
+        }
+        char escape[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': escape[1] = '"'; break;
+        case '\\': escape[1] = '\\'; break;
+        case '\b': escape[1] = 'b'; break;
+        case '\f': escape[1] = 'f'; break;
+        case '\n': escape[1] = 'n'; break;
+        case '\r': escape[1] = 'r'; break;
+        case '\t': escape[1] = 't'; break;
+        default:
+            escape[1] = 'u'; escape[2] = '0'; escape[3] = '0';
+            escape[4] = hex[c >> 4]; escape[5] = hex[c & 15];
+            n = 6;
+        }
+        if (buffer_add(b, text + run, i - run) || buffer_add(b, escape, n)) {
+            return JSON_FALLBACK;
+        }
+        run = i + 1;
+    }
+    return buffer_add(b, text + run, length - run) || buffer_add(b, "\"", 1) ? JSON_FALLBACK
+                                                                            : JSON_OK;
+}
+
+static int json_value(void *ctx, Buffer *b, JSValue v, JSValue protos[2], int depth);
+
+/* A string (quoted) or a number (QuickJS's own formatting) as JSON. */
+static int
+json_text(void *ctx, Buffer *b, JSValue v, int quote)
+{
+    size_t length;
+    const char *text = qjs_to_cstring_len2(ctx, &length, v, false);
+    if (text == NULL) {
+        return JSON_THROW;
+    }
+    int status = quote ? add_quoted(b, text, length) : buffer_add(b, text, length);
+    qjs_free_cstring(ctx, text);
+    return status;
+}
+
+static int
+json_array(void *ctx, Buffer *b, JSValue v, JSValue protos[2], int depth)
+{
+    int64_t length;
+    if (qjs_get_length(ctx, v, &length) < 0) {
+        return JSON_THROW;
+    }
+    int status = buffer_add(b, "[", 1);
+    for (int64_t i = 0; i < length && status == JSON_OK; i++) {
+        if (i && buffer_add(b, ",", 1)) {
+            return JSON_FALLBACK;
+        }
+        JSValue item = qjs_get_property_uint32(ctx, v, (uint32_t)i);
+        if ((int32_t)item.tag == QJS_TAG_EXCEPTION) {
+            return JSON_THROW;
+        }
+        status = json_value(ctx, b, item, protos, depth + 1);
+        if (status == JSON_SKIP) {
+            status = buffer_add(b, "null", 4);
+        }
+        qjs_free_value(ctx, item);
+    }
+    return status == JSON_OK ? buffer_add(b, "]", 1) : status;
+}
+
+static int
+json_object(void *ctx, Buffer *b, JSValue v, JSValue protos[2], int depth)
+{
+    void *tab;
+    uint32_t count;
+    /* JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY: own enumerable string keys, in property order */
+    if (qjs_get_own_property_names(ctx, &tab, &count, v, (1 << 0) | (1 << 4)) < 0) {
+        return JSON_THROW;
+    }
+    struct { bool is_enumerable; uint32_t atom; } *props = tab;
+    int status = buffer_add(b, "{", 1);
+    int first = 1;
+    for (uint32_t i = 0; i < count && status == JSON_OK; i++) {
+        size_t key_length;
+        const char *key = qjs_atom_to_cstring_len(ctx, &key_length, props[i].atom);
+        if (key == NULL) {
+            status = JSON_THROW;
+            break;
+        }
+        JSValue item = {0, QJS_TAG_UNDEFINED};
+        size_t mark = b->length;
+        if (key_length == 6 && memcmp(key, "toJSON", 6) == 0) {
+            status = JSON_FALLBACK;
+        } else if ((int32_t)(item = qjs_get_property(ctx, v, props[i].atom)).tag
+                   == QJS_TAG_EXCEPTION) {
+            status = JSON_THROW;
+        } else if ((first || (status = buffer_add(b, ",", 1)) == JSON_OK)
+                   && (status = add_quoted(b, key, key_length)) == JSON_OK
+                   && (status = buffer_add(b, ":", 1)) == JSON_OK) {
+            status = json_value(ctx, b, item, protos, depth + 1);
+            if (status == JSON_SKIP) {  /* left out, with its key */
+                b->length = mark;
+                status = JSON_OK;
+            } else if (status == JSON_OK) {
+                first = 0;
+            }
+        }
+        qjs_free_cstring(ctx, key);
+        qjs_free_value(ctx, item);
+    }
+    qjs_free_property_enum(ctx, tab, count);
+    return status == JSON_OK ? buffer_add(b, "}", 1) : status;
+}
+
+static int
+json_value(void *ctx, Buffer *b, JSValue v, JSValue protos[2], int depth)
+{
+    char digits[16];
+    switch ((int32_t)v.tag) {
+    case QJS_TAG_STRING:
+    case QJS_TAG_STRING_ROPE:
+        return json_text(ctx, b, v, 1);
+    case QJS_TAG_INT: {
+        int n = snprintf(digits, sizeof digits, "%d", (int32_t)v.u);
+        return buffer_add(b, digits, (size_t)n);
+    }
+    case QJS_TAG_FLOAT64: {
+        double d;
+        memcpy(&d, &v.u, sizeof d);
+        if (d != d || d - d != 0) {  /* NaN, Infinity */
+            return buffer_add(b, "null", 4);
+        }
+        return json_text(ctx, b, v, 0);
+    }
+    case QJS_TAG_BOOL:
+        return (int32_t)v.u ? buffer_add(b, "true", 4) : buffer_add(b, "false", 5);
+    case QJS_TAG_NULL:
+        return buffer_add(b, "null", 4);
+    case QJS_TAG_UNDEFINED:
+        return JSON_SKIP;
+    case QJS_TAG_OBJECT: {
+        uint32_t cls = qjs_get_class_id(v);
+        if ((cls != QJS_CLASS_OBJECT && cls != QJS_CLASS_ARRAY) || depth >= JSON_MAX_DEPTH) {
+            return JSON_FALLBACK;  /* functions, dates, maps, boxed values ...; cycles */
+        }
+        JSValue proto = qjs_get_prototype(ctx, v);
+        int plain = (int32_t)proto.tag == QJS_TAG_NULL
+                    || ((int32_t)proto.tag == QJS_TAG_OBJECT
+                        && proto.u == protos[cls == QJS_CLASS_ARRAY].u);
+        qjs_free_value(ctx, proto);
+        if (!plain) {
+            return JSON_FALLBACK;  /* a class instance, or a prototype that may have toJSON */
+        }
+        return cls == QJS_CLASS_ARRAY ? json_array(ctx, b, v, protos, depth)
+                                      : json_object(ctx, b, v, protos, depth);
+    }
+    default:
+        return JSON_FALLBACK;  /* symbols, BigInt */
+    }
+}
+
+static JSValue
+quickjs_json(void *ctx, JSValue this_obj, int argc, JSValue *argv)
+{
+    (void)this_obj;
+    JSValue out = {0, QJS_TAG_UNDEFINED};
+    if (argc < 3) {
+        return out;
+    }
+    JSValue protos[2] = {argv[1], argv[2]};
+    Buffer b = {NULL, 0, 0};
+    int status = json_value(ctx, &b, argv[0], protos, 0);
+    if (status == JSON_OK) {
+        out = qjs_new_string_len(ctx, b.data ? b.data : "", b.length);
+    } else if (status == JSON_THROW) {
+        out = (JSValue){0, QJS_TAG_EXCEPTION};  /* a getter threw */
+    }
+    free(b.data);
+    return out;
 }
 
 static QJSContextObject *
@@ -191,6 +454,13 @@ quickjs_track(PyObject *module, PyObject *obj)
         return NULL;
     }
     qjs_set_rejection_tracker(ctx->runtime, (void *)&quickjs_tracker, NULL);
+    JSValue global = qjs_get_global_object(ctx->context);
+    JSValue json = qjs_new_cfunction2(ctx->context, (void *)&quickjs_json, "__hyphal_json", 3,
+                                      0 /* JS_CFUNC_generic */, 0);
+    if ((int32_t)json.tag == QJS_TAG_OBJECT) {
+        qjs_set_property_str(ctx->context, global, "__hyphal_json", json);  /* takes json */
+    }
+    qjs_free_value(ctx->context, global);
     Py_RETURN_NONE;
 }
 

@@ -484,7 +484,7 @@
     }
     get ok() { return this.status >= 200 && this.status < 300; }
     clone() { return new Response(this._bytes, { status: this.status, statusText: this.statusText, headers: new Headers(this.headers), url: this.url }); }
-    static json(data, init) { return typed(JSON.stringify(data), init, "application/json"); }
+    static json(data, init) { return typed(toJSON(data), init, "application/json"); }
     static text(text, init) { return typed(`${text}`, init, "text/plain; charset=utf-8"); }
     static html(html, init) { return typed(`${html}`, init, "text/html; charset=utf-8"); }
     static redirect(url, status = 302) {
@@ -492,6 +492,17 @@
       return new Response(null, { status, headers: { location: `${url}` } });
     }
     static error() { const r = new Response(null, { status: 200 }); r.status = 0; r.type = "error"; return r; }
+  }
+  // JSON.stringify, through QuickJS's native __hyphal_json where that exists (hyphal/js/_speedups.c:
+  // plain data, about 3x faster; undefined for anything else).
+  const nativeJSON = typeof G.__hyphal_json === "function" ? G.__hyphal_json : null;
+  const objectProto = Object.prototype, arrayProto = Array.prototype;
+  function toJSON(data) {
+    if (nativeJSON !== null && objectProto.toJSON === undefined && arrayProto.toJSON === undefined) {
+      const text = nativeJSON(data, objectProto, arrayProto);
+      if (text !== undefined) return text;
+    }
+    return JSON.stringify(data);
   }
   // The fast factory behind Response.json/text/html: few own fields, defaults on the prototype.
   function FastResponse(status, text, contentType) {
