@@ -1,6 +1,6 @@
 /*
- * hyphal.js._speedups: the engines' promise rejection hooks, V8's clock and QuickJS's call
- * path, in C.
+ * hyphal.js._speedups: the engines' promise rejection hooks, V8's clock, and QuickJS's call
+ * path and JSON serializer, in C.
  *
  * Theory of operation
  * -------------------
@@ -21,7 +21,8 @@
  * Object.__call__ does (the same object layouts, the GIL released, the binding's exception
  * types and texts) but converts arguments directly and bounds the call with a monotonic
  * deadline checked by an interrupt handler, where the binding calls clock() -- a system call
- * costing about a microsecond -- at every entry.
+ * costing about a microsecond -- at every entry. quickjs_track() also gives each context
+ * __hyphal_json(), the native JSON serializer behind Response.json (see its section).
  *
  * V8 also gets a clock: its Date.now() has millisecond resolution and mini-racer gives it no
  * performance.now(). The first promise rejection in a context (the prelude makes one at start)

@@ -8,7 +8,8 @@ each entry; ``set_memory_limit`` bounds the runtime's heap. QuickJS reports ever
 Function calls (:meth:`QuickJSEngine.call`, :meth:`QuickJSEngine.function`) go through
 :mod:`hyphal.js._speedups` where that is built: the same call as the binding's, with the time
 limit checked against a monotonic deadline (wall time) instead of the binding's per-entry
-``clock()`` system call. Evaluations and promise jobs go through the binding.
+``clock()`` system call. Evaluations and promise jobs go through the binding. Each context
+also gets ``__hyphal_json``, the native serializer behind ``Response.json``.
 
 Unhandled rejections. The binding does not expose QuickJS's promise rejection tracker, but its
 extension module exports the whole QuickJS C API, so :func:`_track_rejections` registers one on
