@@ -15,7 +15,9 @@ async handler awaiting ``fetch`` or timers). In JavaScript the handler receives 
 Errors: :class:`~hyphal.js.errors.JSError` for a handler exception (``js_stack`` has the stack),
 :class:`~hyphal.js.errors.JSLimitError` when the context breached its memory or time limit --
 the context is then closed and the pool must make a new one. A context serves one call at a
-time and must be used on the thread that created it.
+time and must be used on the thread that created it. An error nobody catches outside the call
+(a timer callback that throws, a promise rejection nobody handles) is printed on stderr
+(``Uncaught (in promise) ...``) and the context keeps serving.
 """
 
 from __future__ import annotations
