@@ -149,6 +149,10 @@
   // ---- timers -------------------------------------------------------------------------------
   let nextId = 1;
   let seq = 0;
+  // Timers set with the same delay in one loop iteration fire in the same timer phase, as in
+  // node (whose timers share the loop's cached time): a timer whose deadline comes first waits
+  // for the last of its group (microseconds later), so none fires early and none splits off.
+  let timerGroups = new Map();
   const heap = []; // binary heap of timers by (when, seq)
   const timers = new Map();
   function less(a, b) { return a.when < b.when || (a.when === b.when && a.seq < b.seq); }
@@ -178,8 +182,10 @@
     }
     return top;
   }
+  // Heap entries are {t: timer, when, seq}; an entry is stale once its timer was cancelled or
+  // scheduled again (refresh, an interval's next run: t.seq names its live entry).
   function peekLive() {
-    while (heap.length && (heap[0].cancelled || heap[0].seqAt !== heap[0].seq)) heapPop();
+    while (heap.length && (heap[0].t.cancelled || heap[0].seq !== heap[0].t.seq)) heapPop();
     return heap.length ? heap[0] : null;
   }
   class Timeout {
@@ -191,9 +197,13 @@
       this._schedule();
     }
     _schedule() {
-      this.when = now() + this._delay + clockSlack;
-      this.seq = this.seqAt = ++seq;
-      heapPush(this);
+      const when = now() + this._delay + clockSlack;
+      let group = timerGroups.get(this._delay);
+      if (group === undefined) timerGroups.set(this._delay, group = { when });
+      else if (when > group.when) group.when = when;
+      this._group = group;
+      this.seq = ++seq;
+      heapPush({ t: this, when, seq: this.seq });
     }
     ref() { this._ref = true; return this; }
     unref() { this._ref = false; return this; }
@@ -255,8 +265,12 @@
   function nextTask() {
     for (;;) {
       if (phase === 0) {
-        const t = peekLive();
-        if (t !== null && t.when <= phaseNow) { heapPop(); return t; }
+        const e = peekLive();
+        if (e !== null && e.when <= phaseNow) {
+          heapPop();
+          if (e.t._group.when > e.when) { e.when = e.t._group.when; heapPush(e); continue; }
+          return e.t;
+        }
         phase = 1;
       } else if (phase === 1) {
         if (io.length) return io.shift();
@@ -316,7 +330,7 @@
   }
   G.__hyphal_step = function (input) {
     if (input) for (const c of JSON.parse(input)) io.push(c);
-    if (!iterating) { iterating = true; phaseNow = now(); }
+    if (!iterating) { iterating = true; phaseNow = now(); timerGroups = new Map(); }
     return iterate();
   };
   G.__hyphal_resume = function () {
