@@ -232,12 +232,13 @@ def run(ctx: BenchContext) -> None:
     # -- compute --------------------------------------------------------------------------------
     # Each round runs in a fresh process or context (cold: JIT tiering counts), and the rounds
     # of the implementations interleave, so that a burst of load on this shared machine costs
-    # them alike; the best round counts.
+    # them alike; the best round counts (a run sharing its core with another process takes up to
+    # twice as long).
     n = ctx.scale(35, 32)
     iterations = 10_000_000
     cases = {f"fib({n})": (FIB, f"fib({n})"), "10M-iteration loop": (LOOP, f"loop({iterations})")}
     best: dict[tuple[str, str], float] = {}
-    for round_ in range(ctx.scale(5, 3)):
+    for round_ in range(ctx.scale(7, 5)):
         for impl, timed in timed_impls.items():
             if impl == "hyphal-quickjs" and round_:  # an interpreter: steady, seconds per run
                 continue
