@@ -5,17 +5,17 @@
  * Theory of operation
  * -------------------
  * Both engines report promise rejections to a C callback: QuickJS's host promise rejection
- * tracker and V8's PromiseRejectCallback. Neither engine binding exposes its hook, so
- * quickjs_engine.py and v8_native.py register one through ctypes, resolving the engines' own
- * exported C and C++ API functions. A Python (ctypes) callback works but costs about 10 us per
- * event -- and code that awaits rejected promises inside try/catch makes two events per
- * rejection -- so the callbacks live here: bind_quickjs()/bind_v8() take the addresses of the
- * API functions the callback needs and return the callback's address, which Python hands to
- * the engine. Each callback calls the JavaScript function __hyphal_rejection(promise, event,
- * reason) of the current context (the prelude defines it; event 0: rejected with no handler,
- * 1: a handler was added later). No Python runs inside the callbacks and they never touch the
- * GIL. quickjs_setup() finds QuickJS's C API in the binding's own library (it exports all of
- * it) with dlsym.
+ * tracker and V8's PromiseRejectCallback. Neither engine binding exposes its hook, but both
+ * libraries export their engine's whole C or C++ API. A Python (ctypes) callback works -- it is
+ * the fallback where this module is not built -- but costs about 10 us per event, and code that
+ * awaits rejected promises inside try/catch makes two events per rejection, so the callbacks
+ * live here. quickjs_setup() finds QuickJS's API in the binding's own library with dlsym and
+ * quickjs_track() registers the tracker on a context's runtime; bind_v8() takes the addresses
+ * of the V8 functions the callback needs (v8_native.py resolves them through ctypes, which it
+ * uses anyway) and returns the callback's address, which v8_native.py hands to each isolate.
+ * Each callback calls the JavaScript function __hyphal_rejection(promise, event, reason) of
+ * the current context (the prelude defines it; event 0: rejected with no handler, 1: a handler
+ * was added later). No Python runs inside the callbacks and they never touch the GIL.
  *
  * QuickJS's hot call path: quickjs_call() calls a JavaScript function the way the binding's
  * Object.__call__ does (the same object layouts, the GIL released, the binding's exception
