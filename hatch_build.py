@@ -21,7 +21,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/hyphal/_core/_speedups.c")
 SOURCES = (SOURCE, Path("src/hyphal/kernel/_speedups.c"),
-           Path("src/hyphal/actors/_speedups.c"))
+           Path("src/hyphal/actors/_speedups.c"), Path("src/hyphal/js/_speedups.c"))
 
 
 def compile_speedups(root: Path, relative: Path = SOURCE) -> Path | None:

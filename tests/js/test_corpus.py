@@ -12,7 +12,8 @@ from hyphal.js.runtime import Runtime
 
 CORPUS = Path(__file__).parent / "corpus"
 SCRIPTS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".js", ".mjs"))
-EXIT_CODES = {"process_env.js": 3}
+EXIT_CODES = {"process_env.js": 3, "rejection_async.js": 1, "rejection_handled_too_late.js": 1,
+              "rejection_late.js": 1, "rejection_unhandled.js": 1}
 
 
 def corpus_runtime(engine: str, out: io.StringIO, err: io.StringIO) -> Runtime:

@@ -28,6 +28,9 @@ function handler(request) {
     case "/slow": return new Promise((r) => setTimeout(() => r(Response.json({late: count})), 5));
     case "/reject": return (async () => { await null; throw new RangeError("nope"); })();
     case "/throw": throw new TypeError("bad " + request.method);
+    case "/forget": Promise.reject(new Error("forgotten")); return Response.text("ok");
+    case "/forget-async": Promise.reject(new Error("also forgotten"));
+                          return Promise.resolve(Response.text("ok"));
     case "/loop": for (;;) {}
     case "/bomb": { const a = []; for (;;) a.push(new Array(10000).fill(1)); }
   }
@@ -105,6 +108,23 @@ def test_handler_error_carries_the_stack(handler_file: str, engine: str) -> None
             ctx.call(request("/throw"))
         assert f"{handler_file}:" in info.value.js_stack
         assert ctx.call(request("/"))[0] == 200  # type: ignore[index]
+    finally:
+        ctx.close()
+
+
+async def test_unhandled_rejections_are_reported_and_the_context_serves_on(
+        handler_file: str, engine: str, capfd: pytest.CaptureFixture[str]) -> None:
+    ctx = load_handler(handler_file, engine=engine)()  # type: ignore[arg-type]
+    try:
+        answer = ctx.call(request("/forget-async"))
+        if inspect.isawaitable(answer):
+            answer = await answer
+        assert answer[2] == b"ok"
+        assert ctx.call(request("/forget"))[2] == b"ok"  # type: ignore[index]
+        assert ctx.call(request("/"))[2] == b'{"count":3}'  # reports the one left over
+        err = capfd.readouterr().err
+        assert "Uncaught (in promise) " in err
+        assert "Error: also forgotten" in err and "Error: forgotten" in err
     finally:
         ctx.close()
 

@@ -76,6 +76,39 @@ async def test_rejected_top_level_await_exits_1(engine: str, tmp_path: Path) -> 
     assert "RangeError: tla" in err
 
 
+@pytest.mark.parametrize(("source", "line"), [
+    ("console.log('start');\nPromise.reject(new Error('x'));\n", 2),
+    ("async function f() {\n  await null;\n  throw new TypeError('async');\n}\nf();\n", 3),
+    ("new Promise((_, rej) => setTimeout(() => rej(new Error('late')), 10));\n", 1),
+])
+async def test_unhandled_rejection_names_file_line_and_stack(
+        source: str, line: int, engine: str, tmp_path: Path) -> None:
+    code, _, err = await run_js(source, engine, tmp_path)
+    assert code == 1
+    first, *stack = err.splitlines()
+    assert first == f"{tmp_path / 'main.js'}:{line}"
+    assert "Error: " in stack[0]
+    assert any(f"main.js:{line}:" in frame for frame in stack[1:])
+
+
+async def test_unhandled_rejection_of_a_non_error_and_in_a_module(
+        engine: str, tmp_path: Path) -> None:
+    code, _, err = await run_js("Promise.reject(42);\n", engine, tmp_path)
+    assert code == 1
+    assert err.startswith("UnhandledPromiseRejection: ") and 'reason "42"' in err
+    (tmp_path / "lib.js").write_text("export const x = 1;\n")
+    code, out, err = await run_js("import './lib.js';\nPromise.reject(new Error('mod'));\n"
+                                  "console.log('after');\n", engine, tmp_path, name="main.mjs")
+    assert (code, out) == (1, "after\n")
+    assert err.startswith(f"{tmp_path / 'main.mjs'}:2\n") and "Error: mod" in err
+
+
+def test_unhandled_rejection_through_the_cli(engine: str) -> None:
+    done = hyphal("--engine", engine, "-e", "(async () => { throw new Error('e1'); })()")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "Error: e1" in done.stderr
+
+
 async def test_time_limit_stops_a_runaway_script(engine: str, tmp_path: Path) -> None:
     code, out, err = await run_js("console.log('go');\nfor (;;) {}\n", engine, tmp_path,
                                   time_limit=0.3)
@@ -159,3 +192,46 @@ def test_errors_and_limits_through_the_blocking_path(engine: str, tmp_path: Path
     runtime = Runtime(engine, stdout=out, stderr=err, time_limit=0.5)  # type: ignore[arg-type]
     assert runtime.run_source_blocking("setTimeout(() => { for (;;); }, 1);") == 1
     assert "time limit" in err.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32" or bool(os.environ.get("HYPHAL_PURE_PYTHON")),
+                    reason="pure Python asked for, or no compiler expected")
+def test_rejection_hooks_are_c_code(engine: str) -> None:
+    """The install compiled hyphal.js._speedups: rejections cost no Python callback, and
+    QuickJS calls take its fast path."""
+    import ctypes
+
+    from hyphal.js import quickjs_engine, v8_native
+    from hyphal.js.abc import c_speedups, create_engine
+
+    assert c_speedups() is not None
+    with create_engine(engine) as js:  # type: ignore[arg-type]
+        if engine == "quickjs":
+            assert quickjs_engine._fast_path() is not None
+            js.eval("function f(a, b) { return `${a}:${b}`; }")
+            assert "quickjs_call" in repr(js.function("f"))
+            assert js.call("f", "x", 2) == "x:2"
+        else:
+            hook = v8_native._api["callback"]
+            assert hook != ctypes.cast(v8_native._reject_callback, ctypes.c_void_p).value
+
+
+async def test_live_imports_survive_tricky_syntax(engine: str, tmp_path: Path) -> None:
+    """References to a live import are rewritten only where they are references: not in
+    strings, templates' text, comments, regular expressions, keys, or shadowing scopes."""
+    (tmp_path / "n.mjs").write_text("export let n = 1;\nexport function inc() { n++; }\n")
+    source = r"""import { n, inc } from './n.mjs';
+inc(); // n is 2 now, says a comment about n
+const re = /n/g, half = n / 2; /* n */
+const t = `n=${n} ${`inner ${n}`} \${n}`;
+const o = { n, m: n, get n2() { return n; }, ['n']: 'computed', n3: { n } };
+class K { n = 'field'; n() { return 'method'; } static n = 'static'; }
+const f = (x, { n } = { n: 'destructured param' }) => n;
+try { throw 'thrown'; } catch (n) { console.log(n); }
+for (const n of ['loop']) console.log(n);
+console.log(re.source, half, t, o.n, o.m, o.n2, o.n3.n, new K().n, K.n, f(0), 'n', n);
+"""
+    code, out, err = await run_js(source, engine, tmp_path, name="main.mjs")
+    assert (code, err) == (0, "")
+    assert out == ("thrown\nloop\nn 1 n=2 inner 2 ${n} computed 2 2 2 field static "
+                   "destructured param n 2\n")  # what node prints

@@ -17,14 +17,16 @@ A context must be used from the thread that created it.
 from __future__ import annotations
 
 import functools
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from hyphal.js.errors import JSError
 
-__all__ = ["Engine", "EngineName", "EngineStatistics", "Primitive", "create_engine"]
+__all__ = ["Engine", "EngineName", "EngineStatistics", "Primitive", "c_speedups",
+           "create_engine"]
 
 EngineName = Literal["quickjs", "v8"]
 Primitive = str | int | float | bool | None
@@ -113,3 +115,15 @@ def create_engine(name: EngineName, *, memory_limit: int | None = None,
 
         return V8Engine(memory_limit=memory_limit, time_limit=time_limit)
     raise ValueError(f"unknown JavaScript engine {name!r}: use 'quickjs' or 'v8'")
+
+
+def c_speedups() -> Any:
+    """:mod:`hyphal.js._speedups` (the engines' hooks in C), or None where it is not built or
+    ``HYPHAL_PURE_PYTHON`` is set."""
+    if os.environ.get("HYPHAL_PURE_PYTHON"):
+        return None
+    try:
+        from hyphal.js import _speedups  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _speedups

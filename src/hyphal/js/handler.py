@@ -15,7 +15,9 @@ async handler awaiting ``fetch`` or timers). In JavaScript the handler receives 
 Errors: :class:`~hyphal.js.errors.JSError` for a handler exception (``js_stack`` has the stack),
 :class:`~hyphal.js.errors.JSLimitError` when the context breached its memory or time limit --
 the context is then closed and the pool must make a new one. A context serves one call at a
-time and must be used on the thread that created it.
+time and must be used on the thread that created it. An error nobody catches outside the call
+(a timer callback that throws, a promise rejection nobody handles) is printed on stderr
+(``Uncaught (in promise) ...``) and the context keeps serving.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class HandlerContext:
         self._thread = get_ident()
         try:
             load_prelude(self._engine, argv=[sys.executable, path], env=dict(os.environ),
-                         main=path)
+                         main=path, embedded=True)
             if looks_like_module(path, source):
                 for mod in link(path, source):
                     self._engine.eval(mod.code, mod.path)

@@ -14,8 +14,10 @@ When nothing is pending (no referenced timer, no immediate, no operation) the pr
 like node. ``hyphal run`` uses :meth:`Runtime.run_file_blocking`: the main script runs before any
 event loop exists, and asyncio and hyphal's loop are imported and started only when the
 program leaves work pending (a timer, an immediate, a fetch) -- ``console.log('hello')`` never
-pays for them. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, a rejected top-level
-module promise or a breached limit -> 1 (the message names the file and line, or the limit).
+pays for them. Exit codes: ``process.exit(n)`` -> ``n``; an uncaught error, an unhandled
+rejection (still unhandled once the microtask queue has drained, as in node; the engines report
+rejections to the prelude, see the engine modules) or a breached limit -> 1 (the message names
+the file and line, or the limit).
 """
 
 from __future__ import annotations
@@ -214,13 +216,14 @@ class Host:
 
 
 def load_prelude(engine: Engine, *, argv: list[str], env: dict[str, str],
-                 main: str = "<input>") -> None:
+                 main: str = "<input>", embedded: bool = False) -> None:
     """Evaluate the prelude in ``engine`` and configure ``process``; ``main`` names the main
-    script in stacks where the engine cannot."""
+    script in stacks where the engine cannot. ``embedded`` (handler contexts) reports uncaught
+    errors and unhandled rejections on stderr without ending the program."""
     engine.eval(prelude_source(), "hyphal:prelude")
     engine.call("__hyphal_configure", json.dumps({
         "argv": argv, "env": env, "pid": os.getpid(), "cwd": os.getcwd(), "main": main,
-        "platform": sys.platform, "memory": _memory(engine),
+        "platform": sys.platform, "memory": _memory(engine), "embedded": embedded,
     }))
 
 

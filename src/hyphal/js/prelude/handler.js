@@ -29,6 +29,9 @@
   G.HandlerRequest = HandlerRequest;
   const requestProto = HandlerRequest.prototype;
   const hasOutput = H.hasOutput;
+  const unhandled = H.unhandled;
+  // The part before the body of a Response.json/text/html answer, per status and content type.
+  const heads = new Map();
   // kind (R|O, added by the caller), base64 flag (0|1), status (3 digits), headers as
   // k \x01 v \x01 k \x01 v, \x02, body. Header text cannot contain \x01 or \x02.
   function encode(response) {
@@ -36,18 +39,17 @@
       if (response === undefined || response === null) throw new TypeError("the handler returned no Response (return Response.json(...), Response.text(...) or new Response(...))");
       response = typeof response === "string" ? Response.text(response) : Response.json(response);
     }
-    let headers;
-    if (response._h === null) {  // Response.json/text/html: a plain pair list, mostly one pair
-      const list = response._hl;
-      if (list.length === 1) headers = list[0][0] + "\x01" + list[0][1];
-      else {
-        headers = "";
-        for (let i = 0; i < list.length; i++) headers += (i ? "\x01" : "") + list[i][0] + "\x01" + list[i][1];
+    if (response._h === null) {  // Response.json/text/html: one content-type header
+      const key = response.status === 200 ? response._ct : `${response.status} ${response._ct}`;
+      let head = heads.get(key);
+      if (head === undefined) {
+        head = "0" + response.status + "content-type\x01" + response._ct + "\x02";
+        if (heads.size < 256) heads.set(key, head);
       }
-    } else {
-      headers = "";
-      for (const [k, v] of response._h._map) headers += (headers ? "\x01" : "") + k + "\x01" + v;
+      return head + response._text;
     }
+    let headers = "";
+    for (const [k, v] of response._h._map) headers += (headers ? "\x01" : "") + k + "\x01" + v;
     const status = response.status < 100 ? "000" : response.status;
     if (response._text !== null) return "0" + status + headers + "\x02" + response._text;
     return "1" + status + headers + "\x02" + (response._raw ? H.bytesToB64(response._raw) : "");
@@ -57,6 +59,7 @@
   G.__hyphal_handle = function (method, url, path, query, headers, body) {
     const handler = G.handler;
     if (typeof handler !== "function") throw new TypeError("the handler file must define `function handler(request)`");
+    if (unhandled.size !== 0) H.processRejections();  // left by earlier calls: report them
     // a literal with __proto__ is cheaper in QuickJS than `new HandlerRequest(...)`
     const result = handler({ __proto__: requestProto, method, url, path, _query: query, _headers: headers, body });
     if (result instanceof Response) return (hasOutput() ? "O" : "R") + encode(result);  // the common case

@@ -1,7 +1,8 @@
 // hyphal prelude, part 4: the ES module registry. The host links the module graph (reading and
 // rewriting import/export statements, see hyphal/js/modules.py) and defines each module with
-// __hyphal_define; __hyphal_start_modules evaluates them in dependency order, awaiting each
-// body (top-level await), and reports a rejection as an uncaught error.
+// __hyphal_define; __hyphal_start_modules evaluates them in dependency order (in a cycle, the
+// module reached last runs first), awaiting each body (top-level await), and reports a
+// rejection as an uncaught error.
 (function (H) {
   "use strict";
   const G = globalThis;
@@ -20,6 +21,9 @@
     const m = defs.get(id);
     if (!m) return Promise.reject(new Error(`Cannot find module '${id}'`));
     if (m.promise === null) {
+      // An import cycle leads back here while the dependencies run: it waits for nothing
+      // (the module is being evaluated), as in ES module evaluation.
+      m.promise = Promise.resolve();
       m.promise = (async () => {
         for (const dep of new Set(Object.values(m.deps.static || {}))) await evaluate(dep);
         const exportName = (name, get) => Object.defineProperty(m.ns, name, { get, enumerable: true, configurable: true });

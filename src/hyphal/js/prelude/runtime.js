@@ -13,12 +13,22 @@
   const G = globalThis;
   const nativeCheckpoint = typeof G.__hyphal_native_checkpoint === "function" ? G.__hyphal_native_checkpoint : null;
   const hasPerf = typeof G.performance === "object" && G.performance && typeof G.performance.now === "function";
-  const perfNow = hasPerf ? G.performance.now.bind(G.performance) : null;
-  const origin = hasPerf ? perfNow() : Date.now();
-  // A clock in ms since start. With a millisecond clock (V8 here) deadlines are rounded up so
-  // that a timer never fires early.
-  const now = hasPerf ? () => perfNow() - origin : () => Date.now() - origin;
-  const clockSlack = hasPerf ? 0 : 1;
+  let perfNow = hasPerf ? G.performance.now.bind(G.performance) : null;
+  if (!hasPerf) {
+    // V8: its first promise rejection installs a native clock (see hyphal/js/_speedups.c).
+    Promise.reject(0).catch(() => {});
+    const hrtime = G.__hyphal_hrtime;
+    if (typeof hrtime === "function") {
+      hrtime();
+      if (typeof G.__hyphal_hrtime_value === "number") perfNow = () => { hrtime(); return G.__hyphal_hrtime_value; };
+    }
+  }
+  const highResolution = perfNow !== null;
+  const origin = highResolution ? perfNow() : Date.now();
+  // A clock in ms since start. With a millisecond clock (V8 without hyphal.js._speedups)
+  // deadlines are rounded up so that a timer never fires early.
+  const now = highResolution ? () => perfNow() - origin : () => Date.now() - origin;
+  const clockSlack = highResolution ? 0 : 1;
   H.now = now;
 
   // ---- outbox -------------------------------------------------------------------------------
@@ -64,13 +74,17 @@
     for (const l of exitListeners.get("uncaughtException") || []) {
       try { l(e, kind || "uncaughtException"); return; } catch (e2) { e = e2; }
     }
-    const fatalError = describeError(e);
-    const where = /\(?((?:\/|[A-Za-z]:|file:|\[)[^\s()]*?):(\d+):(\d+)\)?/.exec(fatalError);
-    let text = where ? `${where[1]}:${where[2]}\n` : "";
+    let text;
     if (kind === "unhandledRejection" && !(e instanceof Error)) {
-      text += `[UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${H.inspect(e)}".]`;
+      text = `UnhandledPromiseRejection: This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${H.inspect(e)}".`;
     } else {
-      text += fatalError;
+      text = describeError(e);
+      const where = /\(?((?:\/|[A-Za-z]:|file:|\[)[^\s()]*?):(\d+):(\d+)\)?/.exec(text);
+      if (where) text = `${where[1]}:${where[2]}\n${text}`;
+    }
+    if (H.embedded) {  // a handler context: report, keep serving
+      write(2, `${kind === "unhandledRejection" ? "Uncaught (in promise) " : ""}${text}\n`);
+      return;
     }
     write(2, `${text}\n`);
     exitCode = 1;
@@ -79,6 +93,32 @@
   function runCallback(fn, self, args) {
     try { fn.apply(self, args); } catch (e) { fatal(e); }
   }
+
+  // ---- unhandled rejections -----------------------------------------------------------------
+  // The engine reports each promise rejected while it has no handler (event 0) and each
+  // handler attached to such a promise later (event 1). As in node, a rejection still
+  // unhandled once the nextTick and microtask queues have drained is fatal (or goes to
+  // process.on("unhandledRejection") listeners); one handled within the same drain is not.
+  const unhandled = new Map();
+  G.__hyphal_rejection = function (promise, event, reason) {
+    if (event === 0) unhandled.set(promise, reason); else unhandled.delete(promise);
+  };
+  function processRejections() {
+    if (unhandled.size === 0) return false;
+    for (const [promise, reason] of unhandled) {
+      unhandled.delete(promise);
+      if (exitCode !== null) break;
+      const listeners = exitListeners.get("unhandledRejection");
+      if (listeners && listeners.length) {
+        for (const l of [...listeners]) runCallback(l, process, [reason, promise]);
+      } else {
+        fatal(reason, "unhandledRejection");
+      }
+    }
+    return true;
+  }
+  H.unhandled = unhandled;
+  H.processRejections = processRejections;
 
   // ---- nextTick, microtasks -----------------------------------------------------------------
   let ticks = [];
@@ -96,7 +136,8 @@
   }
   function checkpoint() {
     // node: run the nextTick queue, then microtasks, until both are empty.
-    do { runTicks(); if (nativeCheckpoint) nativeCheckpoint(); } while (ticks.length && exitCode === null);
+    // Then unhandled rejections; a listener may queue more work.
+    do { runTicks(); if (nativeCheckpoint) nativeCheckpoint(); } while ((ticks.length || processRejections()) && exitCode === null);
   }
   if (typeof G.queueMicrotask !== "function") {
     G.queueMicrotask = function queueMicrotask(fn) {
@@ -108,6 +149,10 @@
   // ---- timers -------------------------------------------------------------------------------
   let nextId = 1;
   let seq = 0;
+  // Timers set with the same delay in one loop iteration fire in the same timer phase, as in
+  // node (whose timers share the loop's cached time): a timer whose deadline comes first waits
+  // for the last of its group (microseconds later), so none fires early and none splits off.
+  let timerGroups = new Map();
   const heap = []; // binary heap of timers by (when, seq)
   const timers = new Map();
   function less(a, b) { return a.when < b.when || (a.when === b.when && a.seq < b.seq); }
@@ -137,8 +182,10 @@
     }
     return top;
   }
+  // Heap entries are {t: timer, when, seq}; an entry is stale once its timer was cancelled or
+  // scheduled again (refresh, an interval's next run: t.seq names its live entry).
   function peekLive() {
-    while (heap.length && (heap[0].cancelled || heap[0].seqAt !== heap[0].seq)) heapPop();
+    while (heap.length && (heap[0].t.cancelled || heap[0].seq !== heap[0].t.seq)) heapPop();
     return heap.length ? heap[0] : null;
   }
   class Timeout {
@@ -150,9 +197,13 @@
       this._schedule();
     }
     _schedule() {
-      this.when = now() + this._delay + clockSlack;
-      this.seq = this.seqAt = ++seq;
-      heapPush(this);
+      const when = now() + this._delay + clockSlack;
+      let group = timerGroups.get(this._delay);
+      if (group === undefined) timerGroups.set(this._delay, group = { when });
+      else if (when > group.when) group.when = when;
+      this._group = group;
+      this.seq = ++seq;
+      heapPush({ t: this, when, seq: this.seq });
     }
     ref() { this._ref = true; return this; }
     unref() { this._ref = false; return this; }
@@ -214,8 +265,12 @@
   function nextTask() {
     for (;;) {
       if (phase === 0) {
-        const t = peekLive();
-        if (t !== null && t.when <= phaseNow) { heapPop(); return t; }
+        const e = peekLive();
+        if (e !== null && e.when <= phaseNow) {
+          heapPop();
+          if (e.t._group.when > e.when) { e.when = e.t._group.when; heapPush(e); continue; }
+          return e.t;
+        }
         phase = 1;
       } else if (phase === 1) {
         if (io.length) return io.shift();
@@ -275,12 +330,12 @@
   }
   G.__hyphal_step = function (input) {
     if (input) for (const c of JSON.parse(input)) io.push(c);
-    if (!iterating) { iterating = true; phaseNow = now(); }
+    if (!iterating) { iterating = true; phaseNow = now(); timerGroups = new Map(); }
     return iterate();
   };
   G.__hyphal_resume = function () {
     // (QuickJS) the host ran the promise jobs; run nextTicks, then go on with the iteration.
-    if (exitCode === null && runTicks()) return state(true);
+    if (exitCode === null && (runTicks() || processRejections())) return state(true);
     if (!iterating || exitCode !== null) return state(false);
     return iterate();
   };
@@ -405,6 +460,7 @@
     const cfg = JSON.parse(json);
     process.argv = cfg.argv; process.env = cfg.env; process.pid = cfg.pid; H.cwd = cfg.cwd;
     process.platform = cfg.platform; H.memory = cfg.memory; H.mainFile = cfg.main;
+    H.embedded = cfg.embedded === true;
   };
   H.setMemory = function (json) { H.memory = JSON.parse(json); };
 

@@ -471,20 +471,20 @@
       if (this.status < 200 || this.status > 599) throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
       this.statusText = init.statusText !== undefined ? `${init.statusText}` : "";
       this._h = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
-      this._hl = null;
+      this._ct = null;
       this.type = "default";
       this.url = init.url || "";
       this.redirected = !!init.redirected;
       this._initBody(body, this._h);
     }
-    // Headers are materialised on first access; the fast factories keep a plain pair list.
+    // Headers are materialised on first access; the fast factories keep only the content type.
     get headers() {
-      if (this._h === null) { this._h = new Headers(this._hl); this._hl = null; }
+      if (this._h === null) { this._h = new Headers([["content-type", this._ct]]); this._ct = null; }
       return this._h;
     }
     get ok() { return this.status >= 200 && this.status < 300; }
     clone() { return new Response(this._bytes, { status: this.status, statusText: this.statusText, headers: new Headers(this.headers), url: this.url }); }
-    static json(data, init) { return typed(JSON.stringify(data), init, "application/json"); }
+    static json(data, init) { return typed(toJSON(data), init, "application/json"); }
     static text(text, init) { return typed(`${text}`, init, "text/plain; charset=utf-8"); }
     static html(html, init) { return typed(`${html}`, init, "text/html; charset=utf-8"); }
     static redirect(url, status = 302) {
@@ -493,9 +493,20 @@
     }
     static error() { const r = new Response(null, { status: 200 }); r.status = 0; r.type = "error"; return r; }
   }
+  // JSON.stringify, through QuickJS's native __hyphal_json where that exists (hyphal/js/_speedups.c:
+  // plain data, about 3x faster; undefined for anything else).
+  const nativeJSON = typeof G.__hyphal_json === "function" ? G.__hyphal_json : null;
+  const objectProto = Object.prototype, arrayProto = Array.prototype;
+  function toJSON(data) {
+    if (nativeJSON !== null && objectProto.toJSON === undefined && arrayProto.toJSON === undefined) {
+      const text = nativeJSON(data, objectProto, arrayProto);
+      if (text !== undefined) return text;
+    }
+    return JSON.stringify(data);
+  }
   // The fast factory behind Response.json/text/html: few own fields, defaults on the prototype.
   function FastResponse(status, text, contentType) {
-    this.status = status; this._h = null; this._hl = [["content-type", contentType]]; this._text = text;
+    this.status = status; this._h = null; this._ct = contentType; this._text = text;
   }
   FastResponse.prototype = Response.prototype;
   Object.assign(Response.prototype, { statusText: "", type: "default", url: "", redirected: false, bodyUsed: false, _raw: null });
