@@ -1,0 +1,393 @@
+/*
+ * hyphal.http._speedups: the common HTTP/1.1 request and response in C.
+ *
+ * Theory of operation
+ * -------------------
+ * Nearly every request a busy server sees is a plain one: a GET or POST in origin form, HTTP/1.1,
+ * a few ordinary headers, a body announced by Content-Length and already read in full. For those,
+ * `Scanner.scan(data, append)` builds the `hyphal.http.Request` objects itself -- writing the
+ * slots directly, no parser callbacks into Python -- and calls `append(request)` for each. It
+ * stops at the first byte it is not *sure* about and returns that offset; the caller hands the
+ * rest to the full parser (httptools/llhttp plus the limit checks in _parser.py), which then
+ * answers every unusual or hostile request exactly as before. So the scanner only ever accepts
+ * a strict subset of what llhttp accepts, and it never answers an error itself:
+ *
+ *   - method GET, POST, PUT, DELETE, HEAD, OPTIONS or PATCH, one space, a target of visible
+ *     ASCII starting with '/' (none of "#<>\^`{|}), one space, exactly "HTTP/1.1", CRLF;
+ *   - header lines `token ":" OWS value CRLF`, the value non-empty, visible ASCII, spaces and
+ *     tabs inside it only (no obs-fold, no bare LF, no trailing whitespace);
+ *   - no Transfer-Encoding, Connection, Proxy-Connection, Expect or Upgrade header (these change
+ *     framing or keep-alive: the full parser decides), at most one Content-Length of 1-9 digits;
+ *   - within the configured limits (request line, header count and size, body size) and with the
+ *     whole body present; anything over a limit goes to the full parser, which answers 413/414/431.
+ *
+ * `encode(status_line, date_block, head, body)` is the common response: the head blocks, a
+ * content-length line, a blank line and the body as one bytes object.
+ *
+ * The pure-Python twin is the full parser alone (`HYPHAL_PURE_PYTHON=1`, or no compiler); the
+ * test suite runs the conformance tests against both.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+
+enum { F_METHOD, F_RAW_URL, F_RAW_HEADERS, F_BODY, F_HTTP_VERSION, F_KEEP_ALIVE, F_PATH,
+       F_QUERY, F_HEADERS, N_FIELDS };
+static const char *field_names[N_FIELDS] = {"method", "raw_url", "raw_headers", "body",
+                                            "http_version", "keep_alive", "_path", "_query",
+                                            "_headers"};
+
+#define N_METHODS 7
+static const char *method_names[N_METHODS] = {"GET", "POST", "PUT", "DELETE", "HEAD",
+                                              "OPTIONS", "PATCH"};
+static PyObject *methods[N_METHODS];
+static PyObject *version_11;
+static PyObject *empty_bytes;
+
+/* RFC 9110 tchar; the request-target bytes taken without a second opinion (visible ASCII less
+   the ones URLs must escape and '#') */
+static unsigned char is_tchar[256];
+static unsigned char is_url[256];
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *request_type;
+    Py_ssize_t offsets[N_FIELDS];
+    Py_ssize_t max_url;
+    Py_ssize_t max_headers;
+    Py_ssize_t max_header_bytes;
+    Py_ssize_t max_body;
+} Scanner;
+
+static int
+Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"request_type", "max_request_line", "max_headers",
+                             "max_header_bytes", "max_body", NULL};
+    PyObject *type;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nnnn", kwlist, &PyType_Type, &type,
+                                     &self->max_url, &self->max_headers,
+                                     &self->max_header_bytes, &self->max_body))
+        return -1;
+    PyTypeObject *tp = (PyTypeObject *)type;
+    for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *descr = PyDict_GetItemString(tp->tp_dict, field_names[i]);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "%s needs a __slots__ field %s", tp->tp_name,
+                         field_names[i]);
+            return -1;
+        }
+        self->offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_INCREF(type);
+    Py_XSETREF(self->request_type, tp);
+    return 0;
+}
+
+static void
+Scanner_dealloc(Scanner *self)
+{
+    Py_XDECREF(self->request_type);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline void
+set_field(PyObject *obj, Py_ssize_t offset, PyObject *value)  /* steals value */
+{
+    PyObject **slot = (PyObject **)((char *)obj + offset);
+    Py_XSETREF(*slot, value);
+}
+
+static inline int
+lower_equals(const char *s, Py_ssize_t n, const char *lower)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        if (c != lower[i])
+            return 0;
+    }
+    return lower[n] == '\0';
+}
+
+/* Parse one plain request at buf[0:len). Returns its total length, 0 when it is not one this
+   scanner accepts (or incomplete), -1 with an exception set on a memory error. */
+static Py_ssize_t
+scan_one(Scanner *self, const char *buf, Py_ssize_t len, PyObject *append)
+{
+    Py_ssize_t pos = 0;
+    int method = -1;
+    for (int i = 0; i < N_METHODS; i++) {
+        Py_ssize_t n = (Py_ssize_t)strlen(method_names[i]);
+        if (len > n && buf[n] == ' ' && memcmp(buf, method_names[i], n) == 0) {
+            method = i;
+            pos = n + 1;
+            break;
+        }
+    }
+    if (method < 0 || pos >= len || buf[pos] != '/')
+        return 0;
+    Py_ssize_t url_start = pos, query_at = -1;
+    int percent = 0;
+    while (pos < len) {
+        unsigned char c = (unsigned char)buf[pos];
+        if (!is_url[c])
+            break;
+        if (c == '?' && query_at < 0)
+            query_at = pos;
+        else if (c == '%')
+            percent = 1;
+        pos++;
+    }
+    Py_ssize_t url_end = pos;
+    if (url_end - url_start > self->max_url)
+        return 0;
+    if (len - pos < 11 || memcmp(buf + pos, " HTTP/1.1\r\n", 11) != 0)
+        return 0;
+    pos += 11;
+
+    /* header lines: first pass validates and finds the specials, without allocating */
+    Py_ssize_t headers_start = pos, count = 0, size = 0;
+    long long content_length = -1;
+    for (;;) {
+        if (pos + 1 >= len)
+            return 0;
+        if (buf[pos] == '\r') {
+            if (buf[pos + 1] != '\n')
+                return 0;
+            pos += 2;
+            break;
+        }
+        Py_ssize_t name_start = pos;
+        while (pos < len && is_tchar[(unsigned char)buf[pos]])
+            pos++;
+        Py_ssize_t name_len = pos - name_start;
+        if (name_len == 0 || pos >= len || buf[pos] != ':')
+            return 0;
+        pos++;
+        while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t'))
+            pos++;
+        Py_ssize_t value_start = pos;
+        while (pos < len) {
+            unsigned char c = (unsigned char)buf[pos];
+            if ((c < 0x20 && c != '\t') || c >= 0x7f)
+                break;
+            pos++;
+        }
+        Py_ssize_t value_len = pos - value_start;
+        if (value_len == 0 || pos + 1 >= len || buf[pos] != '\r' || buf[pos + 1] != '\n')
+            return 0;
+        char last = buf[pos - 1];
+        if (last == ' ' || last == '\t')
+            return 0;
+        pos += 2;
+        const char *name = buf + name_start;
+        switch (name_len) {
+        case 6:  /* expect */
+        case 7:  /* upgrade */
+        case 10: /* connection */
+        case 16: /* proxy-connection */
+        case 17: /* transfer-encoding */
+            if (lower_equals(name, name_len, "expect") || lower_equals(name, name_len, "upgrade")
+                    || lower_equals(name, name_len, "connection")
+                    || lower_equals(name, name_len, "proxy-connection")
+                    || lower_equals(name, name_len, "transfer-encoding"))
+                return 0;
+            break;
+        case 14:
+            if (lower_equals(name, name_len, "content-length")) {
+                if (content_length >= 0 || value_len > 9)
+                    return 0;
+                content_length = 0;
+                for (Py_ssize_t i = 0; i < value_len; i++) {
+                    char c = buf[value_start + i];
+                    if (c < '0' || c > '9')
+                        return 0;
+                    content_length = content_length * 10 + (c - '0');
+                }
+            }
+            break;
+        }
+        count++;
+        size += name_len + value_len;
+    }
+    if (count > self->max_headers || size + 4 * count > self->max_header_bytes)
+        return 0;
+    Py_ssize_t body_len = content_length > 0 ? (Py_ssize_t)content_length : 0;
+    if (body_len > self->max_body || len - pos < body_len)
+        return 0;
+
+    /* accepted: build the request */
+    PyTypeObject *tp = self->request_type;
+    PyObject *request = tp->tp_alloc(tp, 0);
+    if (request == NULL)
+        return -1;
+    const Py_ssize_t *off = self->offsets;
+    PyObject *headers = PyList_New(count);
+    PyObject *raw_url = PyBytes_FromStringAndSize(buf + url_start, url_end - url_start);
+    PyObject *body = body_len ? PyBytes_FromStringAndSize(buf + pos, body_len)
+                              : Py_NewRef(empty_bytes);
+    PyObject *path = NULL;
+    if (!percent) {
+        Py_ssize_t path_end = query_at >= 0 ? query_at : url_end;
+        path = PyUnicode_DecodeLatin1(buf + url_start, path_end - url_start, NULL);
+    }
+    set_field(request, off[F_METHOD], Py_NewRef(methods[method]));
+    set_field(request, off[F_RAW_URL], raw_url);
+    set_field(request, off[F_RAW_HEADERS], headers);
+    set_field(request, off[F_BODY], body);
+    set_field(request, off[F_HTTP_VERSION], Py_NewRef(version_11));
+    set_field(request, off[F_KEEP_ALIVE], Py_NewRef(Py_True));
+    set_field(request, off[F_PATH], path != NULL ? path : Py_NewRef(Py_None));
+    set_field(request, off[F_QUERY], Py_NewRef(Py_None));
+    set_field(request, off[F_HEADERS], Py_NewRef(Py_None));
+    if (headers == NULL || raw_url == NULL || body == NULL || (path == NULL && percent == 0))
+        goto fail;
+    Py_ssize_t at = headers_start;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t name_start = at;
+        while (buf[at] != ':')
+            at++;
+        Py_ssize_t name_end = at++;
+        while (buf[at] == ' ' || buf[at] == '\t')
+            at++;
+        Py_ssize_t value_start = at;
+        while (buf[at] != '\r')
+            at++;
+        PyObject *pair = PyTuple_New(2);
+        if (pair == NULL)
+            goto fail;
+        PyList_SET_ITEM(headers, i, pair);
+        PyObject *n = PyBytes_FromStringAndSize(buf + name_start, name_end - name_start);
+        PyTuple_SET_ITEM(pair, 0, n);
+        PyObject *v = PyBytes_FromStringAndSize(buf + value_start, at - value_start);
+        PyTuple_SET_ITEM(pair, 1, v);
+        if (n == NULL || v == NULL)
+            goto fail;
+        at += 2;
+    }
+    PyObject *result = PyObject_CallOneArg(append, request);
+    Py_DECREF(request);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return pos + body_len;
+fail:
+    Py_DECREF(request);
+    return -1;
+}
+
+static PyObject *
+Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "scan(data: bytes, append)");
+        return NULL;
+    }
+    const char *buf = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t len = PyBytes_GET_SIZE(args[0]), pos = 0;
+    while (pos < len) {
+        Py_ssize_t used = scan_one(self, buf + pos, len - pos, args[1]);
+        if (used < 0)
+            return NULL;
+        if (used == 0)
+            break;
+        pos += used;
+    }
+    return PyLong_FromSsize_t(pos);
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))Scanner_scan, METH_FASTCALL,
+     "scan(data, append) -> offset: build and append the plain requests at the start of data; "
+     "the offset is where the full parser must take over."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.http._speedups.Scanner",
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Scanner(request_type, max_request_line, max_headers, max_header_bytes, max_body)",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+/* encode(status_line, date_block, head, body) -> bytes */
+static PyObject *
+encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "encode(status_line, date_block, head, body)");
+        return NULL;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!PyBytes_Check(args[i])) {
+            PyErr_Format(PyExc_TypeError, "encode() argument %d must be bytes", i + 1);
+            return NULL;
+        }
+    }
+    Py_ssize_t body_len = PyBytes_GET_SIZE(args[3]);
+    char length[48];
+    int length_len = snprintf(length, sizeof length, "content-length: %zd\r\n\r\n", body_len);
+    Py_ssize_t total = length_len;
+    for (int i = 0; i < 4; i++)
+        total += PyBytes_GET_SIZE(args[i]);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL)
+        return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    for (int i = 0; i < 3; i++) {
+        memcpy(p, PyBytes_AS_STRING(args[i]), PyBytes_GET_SIZE(args[i]));
+        p += PyBytes_GET_SIZE(args[i]);
+    }
+    memcpy(p, length, length_len);
+    memcpy(p + length_len, PyBytes_AS_STRING(args[3]), body_len);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL,
+     "encode(status_line, date_block, head, body) -> the response head with its content-length "
+     "line, then the body, as one bytes object."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "hyphal.http._speedups",
+    "The common HTTP/1.1 request and response in C (see _speedups.c).", -1, module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    const char *tchars = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c < 256; c++)
+        is_tchar[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                      || (c != 0 && strchr(tchars, c) != NULL);
+    for (int c = 0x21; c < 0x7f; c++)
+        is_url[c] = strchr("\"#<>\\^`{|}", c) == NULL;
+    for (int i = 0; i < N_METHODS; i++) {
+        methods[i] = PyUnicode_InternFromString(method_names[i]);
+        if (methods[i] == NULL)
+            return NULL;
+    }
+    version_11 = PyUnicode_InternFromString("1.1");
+    empty_bytes = PyBytes_FromStringAndSize("", 0);
+    if (version_11 == NULL || empty_bytes == NULL || PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
