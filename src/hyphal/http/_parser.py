@@ -28,7 +28,6 @@ the first byte it is not sure about, with everything after it, to the full parse
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from functools import lru_cache
 from typing import Any
@@ -37,6 +36,7 @@ import httptools
 
 from hyphal._core.errors import HyphalError
 from hyphal.http._config import Limits
+from hyphal.http._native import speedups as _speedups
 from hyphal.http._request import Request
 
 __all__ = ["BODY", "HEAD", "IDLE", "ProtocolError", "RequestParser"]
@@ -243,15 +243,6 @@ class _ScanningParser(RequestParser):
 def _scanner(limits: Limits) -> Any:
     return _speedups.Scanner(Request, limits.max_request_line, limits.max_headers,
                              limits.max_header_bytes, limits.max_body)
-
-
-_speedups: Any = None
-"""The compiled ``hyphal.http._speedups`` module, or None (pure Python)."""
-if not os.environ.get("HYPHAL_PURE_PYTHON"):
-    try:
-        from hyphal.http import _speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:  # pragma: no cover - built without a compiler
-        _speedups = None
 
 _new_request = object.__new__
 _SPECIAL = frozenset({6, 10, 14, 17})  # len() of expect, connection, content-length, t-e

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Coroutine
-from contextvars import copy_context
+from contextvars import Context, copy_context
 from http import HTTPStatus
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
 from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, resume_as
 from hyphal.http._handlers import ContextBroken, HandlerContext
+from hyphal.http._native import speedups
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
 from hyphal.http._request import Request
@@ -45,12 +47,31 @@ __all__ = ["HttpProtocol", "error_response"]
 
 logger = logging.getLogger("hyphal.http")
 _perf_ns = time.perf_counter_ns
-_current_task = asyncio.current_task
+_current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
+_refcount = sys.getrefcount
 _CLOSE = b"connection: close\r\n"
 _KEEP = b"connection: keep-alive\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY = frozenset({204, 304})
 _SMALL = 8192
+
+
+def _py_encode_plain(status_line: bytes, date_block: bytes, head: bytes, body: bytes) -> bytes:
+    return b"%s%s%scontent-length: %d\r\n\r\n%s" % (status_line, date_block, head, len(body),
+                                                      body)
+
+
+def _py_step(context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+    try:
+        return False, context.run(coro.send, None)
+    except StopIteration as stop:
+        return True, stop.value
+
+
+_encode_plain = _py_encode_plain if speedups is None else speedups.encode
+"""The common response: status line, date/server block, headers, content-length, body."""
+_step = _py_step if speedups is None else speedups.step
+"""One coroutine step in a context: ``(True, result)`` or ``(False, what it yielded)``."""
 
 
 def error_response(status: int, *, retry_after: int | None = None) -> Response:
@@ -75,7 +96,7 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._requests = 0
+        self._handle: TaskHandle[Any] | None = None
         self._marker = -1
         self._since = state.now
         self.remote = ""
@@ -157,7 +178,6 @@ class HttpProtocol(asyncio.Protocol):
         out: list[bytes] = []
         while completed:
             request = completed.popleft()
-            self._requests += 1
             if routes is None and free:
                 ctx = free.pop()
                 start = _perf_ns()
@@ -179,10 +199,9 @@ class HttpProtocol(asyncio.Protocol):
                     and response.status not in _NO_BODY and request.method != "HEAD"
                     and len(response.body) < _SMALL and not self._closing):
                 # the common answer, inlined: _encode gives the same bytes
-                body = response.body
-                out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
+                out.append(_encode_plain(
                     _STATUS_LINES.get(response.status) or status_line(response.status),
-                    state.date_block, response._head, len(body), body))
+                    state.date_block, response._head, response.body))
                 continue
             if not encode(request, response, out):
                 transport.writelines(out)
@@ -267,23 +286,33 @@ class HttpProtocol(asyncio.Protocol):
         cancel scopes opened in that step work; once the handler suspends, a task continues it
         (under the handler timeout) and the handle forwards to that task."""
         loop = self._loop
-        handle: TaskHandle[Any] = TaskHandle(None, None)
+        handle = self._handle
+        if handle is None:
+            handle = TaskHandle(None, None)
+        else:
+            self._handle = None
         context = copy_context()
-        parent = _current_task(loop)  # set when a task resumes the connection's queue
+        # a task is current when one resumes the connection's queue
+        parent = (_current_tasks.get(loop) if _current_tasks is not None
+                  else asyncio.current_task(loop))
         if parent is not None:
             _leave_task(loop, parent)
         _enter_task(loop, handle)
         try:
-            pending = context.run(coro.send, None)
-        except StopIteration as stop:
-            self._state.pool.release(ctx, _perf_ns() - start)
-            return self._coerce(request, stop.value)
+            finished, pending = _step(context, coro)
         except Exception as exc:
             return self._failed(request, ctx, exc, start)
         finally:
             _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
+        if finished:
+            # nothing kept the stand-in (refcount: this frame and the call's argument) and
+            # nothing cancelled it: the next request may reuse it
+            if _refcount(handle) == 2 and not handle._cancels and not handle._cancel_pending:
+                self._handle = handle
+            self._state.pool.release(ctx, _perf_ns() - start)
+            return self._coerce(request, pending)
         driver = resume_as(handle, loop, coro, pending)
         driver.send(None)  # prime: a cancellation before the task's first step is forwarded
         self._busy = True
@@ -533,7 +562,7 @@ class HttpProtocol(asyncio.Protocol):
         """Called once per server tick (see the module docstring)."""
         limits = self._state.limits
         phase = self._parser.phase
-        marker = self._requests * 4 + phase
+        marker = self._parser.messages * 4 + phase
         if self._busy or marker != self._marker:
             self._marker = -1 if self._busy else marker
             self._since = now

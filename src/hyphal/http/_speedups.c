@@ -24,6 +24,10 @@
  * `encode(status_line, date_block, head, body)` is the common response: the head blocks, a
  * content-length line, a blank line and the body as one bytes object.
  *
+ * `step(context, coro)` runs one step of a coroutine inside `context` and returns
+ * `(finished, value)`: the return value, or what it yielded when it suspended. An async handler
+ * that finishes in its first step (no I/O) so costs no StopIteration; its errors propagate.
+ *
  * The pure-Python twin is the full parser alone (`HYPHAL_PURE_PYTHON=1`, or no compiler); the
  * test suite runs the conformance tests against both.
  */
@@ -352,10 +356,36 @@ encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* step(context, coro) -> (finished, value) */
+static PyObject *
+step(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyContext_CheckExact(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "step(context: contextvars.Context, coro)");
+        return NULL;
+    }
+    if (PyContext_Enter(args[0]) < 0)
+        return NULL;
+    PyObject *value = NULL;
+    PySendResult sent = PyIter_Send(args[1], Py_None, &value);
+    if (PyContext_Exit(args[0]) < 0) {
+        Py_XDECREF(value);
+        return NULL;
+    }
+    if (sent == PYGEN_ERROR)
+        return NULL;
+    PyObject *pair = PyTuple_Pack(2, sent == PYGEN_RETURN ? Py_True : Py_False, value);
+    Py_DECREF(value);
+    return pair;
+}
+
 static PyMethodDef module_methods[] = {
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL,
      "encode(status_line, date_block, head, body) -> the response head with its content-length "
      "line, then the body, as one bytes object."},
+    {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
+     "step(context, coro) -> (finished, value): one coroutine step inside context; value is "
+     "the return value when finished, else what the coroutine yielded."},
     {NULL, NULL, 0, NULL},
 };
 
