@@ -24,6 +24,9 @@
  * `encode(status_line, date_block, head, body)` is the common response: the head blocks, a
  * content-length line, a blank line and the body as one bytes object.
  *
+ * `join_headers(raw_headers)` is the header list in a JS handler's wire form: the latin-1 text
+ * `name\x01value\x01name\x01value`.
+ *
  * `step(context, coro)` runs one step of a coroutine inside `context` and returns
  * `(finished, value)`: the return value, or what it yielded when it suspended. An async handler
  * that finishes in its first step (no I/O) so costs no StopIteration; its errors propagate.
@@ -356,6 +359,50 @@ encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* join_headers(raw_headers: list[tuple[bytes, bytes]]) -> str */
+static PyObject *
+join_headers(PyObject *module, PyObject *headers)
+{
+    if (!PyList_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "join_headers() needs a list of (name, value) pairs");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(headers), total = 0;
+    unsigned char high = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2
+                || !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))
+                || !PyBytes_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "join_headers() needs (bytes, bytes) pairs");
+            return NULL;
+        }
+        for (int k = 0; k < 2; k++) {
+            PyObject *part = PyTuple_GET_ITEM(pair, k);
+            const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(part);
+            for (Py_ssize_t j = 0, m = PyBytes_GET_SIZE(part); j < m; j++)
+                high |= b[j];
+            total += PyBytes_GET_SIZE(part) + ((i || k) ? 1 : 0);
+        }
+    }
+    /* a str must be created with its true widest character (ASCII or latin-1) */
+    PyObject *out = PyUnicode_New(total, (high & 0x80) ? 255 : 127);
+    if (out == NULL)
+        return NULL;
+    Py_UCS1 *p = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(headers, i);
+        for (int k = 0; k < 2; k++) {
+            if (i || k)
+                *p++ = 1;
+            PyObject *part = PyTuple_GET_ITEM(pair, k);
+            memcpy(p, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part));
+            p += PyBytes_GET_SIZE(part);
+        }
+    }
+    return out;
+}
+
 /* step(context, coro) -> (finished, value) */
 static PyObject *
 step(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -383,6 +430,8 @@ static PyMethodDef module_methods[] = {
     {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL,
      "encode(status_line, date_block, head, body) -> the response head with its content-length "
      "line, then the body, as one bytes object."},
+    {"join_headers", (PyCFunction)join_headers, METH_O,
+     "join_headers(raw_headers) -> 'name\\x01value\\x01...' as latin-1 text."},
     {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
      "step(context, coro) -> (finished, value): one coroutine step inside context; value is "
      "the return value when finished, else what the coroutine yielded."},
