@@ -105,3 +105,51 @@ def test_http_suite_passes_on_the_pure_python_parser() -> None:
                            *tests], cwd=root, env=env, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout
+
+
+@fast_only
+@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=4),
+       st.binary(max_size=40))
+def test_c_helpers_match_their_python_twins(headers: list[tuple[bytes, bytes]],
+                                            body: bytes) -> None:
+    from hyphal.http import _jshandler, _protocol
+
+    native = _parser._speedups
+    joined = native.join_headers(headers)
+    assert joined == _jshandler._py_join_headers(headers)
+    assert joined.isascii() == all(p.isascii() for pair in headers for p in pair)
+    parts = (b"HTTP/1.1 200 OK\r\n", b"date: x\r\n", b"content-type: a/b\r\n", body)
+    assert native.encode(*parts) == _protocol._py_encode_plain(*parts)
+
+
+@fast_only
+def test_c_step_matches_its_python_twin() -> None:
+    import contextvars
+
+    from hyphal.http import _protocol
+
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=0)
+
+    async def done() -> int:
+        var.set(1)
+        return 7
+
+    class Yield:
+        def __await__(self):  # type: ignore[no-untyped-def]
+            yield "pending"
+
+    async def suspends() -> None:
+        await Yield()
+
+    async def fails() -> None:
+        raise KeyError("x")
+
+    for step in (_parser._speedups.step, _protocol._py_step):
+        context = contextvars.copy_context()
+        assert step(context, done()) == (True, 7)
+        assert context[var] == 1 and var.get() == 0  # ran inside the given context only
+        coro = suspends()
+        assert step(contextvars.copy_context(), coro) == (False, "pending")
+        coro.close()
+        with pytest.raises(KeyError):
+            step(contextvars.copy_context(), fails())
