@@ -108,18 +108,45 @@ def test_http_suite_passes_on_the_pure_python_parser() -> None:
 
 
 @fast_only
-@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=4),
-       st.binary(max_size=40))
-def test_c_helpers_match_their_python_twins(headers: list[tuple[bytes, bytes]],
-                                            body: bytes) -> None:
-    from hyphal.http import _jshandler, _protocol
+@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=4))
+def test_c_header_join_matches_its_python_twin(headers: list[tuple[bytes, bytes]]) -> None:
+    from hyphal.http import _jshandler
 
-    native = _parser._speedups
-    joined = native.join_headers(headers)
+    joined = _parser._speedups.join_headers(headers)
     assert joined == _jshandler._py_join_headers(headers)
     assert joined.isascii() == all(p.isascii() for pair in headers for p in pair)
-    parts = (b"HTTP/1.1 200 OK\r\n", b"date: x\r\n", b"content-type: a/b\r\n", body)
-    assert native.encode(*parts) == _protocol._py_encode_plain(*parts)
+
+
+@fast_only
+@given(st.sampled_from(["GET", "HEAD", "POST"]), st.sampled_from(["1.1", "1.0"]), st.booleans(),
+       st.sampled_from([200, 204, 304, 404, 599, 299]), st.integers(0, 9000),
+       st.sampled_from([None, "x", b"raw", 3]), st.booleans())
+def test_c_answerer_matches_its_python_twin(method: str, version: str, keep: bool, status: int,
+                                            size: int, other: object, raises: bool) -> None:
+    from hyphal.http import Request, Response, _protocol, _response
+
+    request = Request(method, b"/", [], b"", version, keep)
+    response = Response(b"b" * size, status, {"x-a": "1"})
+    twins = [_parser._speedups.Answerer(Request, Response, _response._STATUS_LINES),
+             _protocol._PyAnswerer(Request, Response, _response._STATUS_LINES)]
+    results = []
+    for answerer in twins:
+        def call(req: Request) -> object:
+            if raises:
+                raise KeyError("handler")
+            return response if other is None else other
+
+        out: list[bytes] = []
+        try:
+            got = answerer.answer(call, request, b"date: d\r\n", out)
+        except KeyError:
+            got = "raised"
+        assert answerer.elapsed >= 0
+        for_sink = answerer.answer(call, request, b"date: d\r\n", None) if not raises else None
+        assert for_sink is None or for_sink is response or for_sink is other
+        encoded = answerer.encode(request, response, b"date: d\r\n", [])
+        results.append((got is _protocol.DONE or got, out, encoded))
+    assert results[0] == results[1]
 
 
 @fast_only

@@ -56,9 +56,47 @@ _NO_BODY = frozenset({204, 304})
 _SMALL = 8192
 
 
-def _py_encode_plain(status_line: bytes, date_block: bytes, head: bytes, body: bytes) -> bytes:
-    return b"%s%s%scontent-length: %d\r\n\r\n%s" % (status_line, date_block, head, len(body),
-                                                      body)
+DONE: Any = object() if speedups is None else speedups.DONE
+"""What :meth:`_PyAnswerer.answer` returns when it appended the encoded response."""
+
+
+class _PyAnswerer:
+    """Calls a handler and encodes the common answer (the pure-Python twin of
+    ``_speedups.Answerer``, see ``_speedups.c``): :meth:`answer` returns :data:`DONE` when it
+    appended the encoded response to ``out``, else what the handler returned; ``elapsed`` is
+    how many nanoseconds the call took, set even when it raised."""
+
+    __slots__ = ("elapsed",)
+
+    def __init__(self, request_type: type[Request], response_type: type[Response],
+                 status_lines: dict[int, bytes]) -> None:
+        self.elapsed = 0
+
+    def answer(self, call: Any, request: Request, date_block: bytes,
+               out: list[bytes] | None) -> Any:
+        start = _perf_ns()
+        try:
+            result = call(request)
+        finally:
+            self.elapsed = _perf_ns() - start
+        if out is not None and self.encode(request, result, date_block, out):
+            return DONE
+        return result
+
+    def encode(self, request: Request, response: Any, date_block: bytes,
+               out: list[bytes]) -> bool:
+        if (type(response) is not Response or response.stream_body is not None
+                or request.keep_alive is not True or request.http_version != "1.1"
+                or request.method == "HEAD" or len(response.body) >= _SMALL
+                or response.status in _NO_BODY):
+            return False
+        line = _STATUS_LINES.get(response.status)
+        if line is None:
+            return False
+        body = response.body
+        out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (line, date_block, response._head,
+                                                             len(body), body))
+        return True
 
 
 def _py_step(context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
@@ -68,8 +106,8 @@ def _py_step(context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, An
         return True, stop.value
 
 
-_encode_plain = _py_encode_plain if speedups is None else speedups.encode
-"""The common response: status line, date/server block, headers, content-length, body."""
+_answerer: _PyAnswerer = (_PyAnswerer if speedups is None else speedups.Answerer)(
+    Request, Response, _STATUS_LINES)
 _step = _py_step if speedups is None else speedups.step
 """One coroutine step in a context: ``(True, result)`` or ``(False, what it yielded)``."""
 
@@ -174,34 +212,38 @@ class HttpProtocol(asyncio.Protocol):
         release = pool.release
         encode = self._encode
         routes = state.routes
-        plain = state.extra_headers is None and state.access_log is None
+        date_block = state.date_block
+        answerer = _answerer
+        answer = answerer.answer
         out: list[bytes] = []
+        # the common answer is encoded in one step (the same bytes _encode gives) unless a
+        # feature adds headers or logs, or the connection is closing
+        plain = (out if state.extra_headers is None and state.access_log is None
+                 and not self._closing else None)
         while completed:
             request = completed.popleft()
             if routes is None and free:
                 ctx = free.pop()
-                start = _perf_ns()
                 try:
-                    result = ctx.call(request)
+                    result = answer(ctx.call, request, date_block, plain)
                 except Exception as exc:
-                    response: Response | None = self._failed(request, ctx, exc, start)
+                    response: Response | None = self._failed(request, ctx, exc,
+                                                             _perf_ns() - answerer.elapsed)
                 else:
+                    if result is DONE:
+                        release(ctx, answerer.elapsed)
+                        continue
                     if type(result) is Response and result.stream_body is None:
-                        release(ctx, _perf_ns() - start)
+                        release(ctx, answerer.elapsed)
                         response = result
                     else:
-                        response = self._result(request, ctx, result, start)
+                        response = self._result(request, ctx, result,
+                                                _perf_ns() - answerer.elapsed)
             else:
                 response = self._dispatch(request)
             if response is None:  # went async; the task answers and resumes the queue
                 break
-            if (plain and request.keep_alive and request.http_version == "1.1"
-                    and response.status not in _NO_BODY and request.method != "HEAD"
-                    and len(response.body) < _SMALL and not self._closing):
-                # the common answer, inlined: _encode gives the same bytes
-                out.append(_encode_plain(
-                    _STATUS_LINES.get(response.status) or status_line(response.status),
-                    state.date_block, response._head, response.body))
+            if plain is not None and answerer.encode(request, response, date_block, out):
                 continue
             if not encode(request, response, out):
                 transport.writelines(out)

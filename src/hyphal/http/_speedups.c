@@ -21,8 +21,13 @@
  *   - within the configured limits (request line, header count and size, body size) and with the
  *     whole body present; anything over a limit goes to the full parser, which answers 413/414/431.
  *
- * `encode(status_line, date_block, head, body)` is the common response: the head blocks, a
- * content-length line, a blank line and the body as one bytes object.
+ * `Answerer.answer(call, request, date_block, out)` calls a handler and, when it returns the
+ * common answer -- a `Response` with a bytes body under 8 KiB and a known status other than
+ * 204/304, to a keep-alive HTTP/1.1 request other than HEAD -- appends the encoded response
+ * (status line, date/server block, headers, content-length, body: one bytes object) to `out`
+ * and returns `DONE`; anything else (or `out` None) comes back untouched for the Python code.
+ * The call is timed with the monotonic clock: `elapsed` (ns) is set even when it raises.
+ * `Answerer.encode(request, response, date_block, out)` is the encoding half alone.
  *
  * `join_headers(raw_headers)` is the header list in a JS handler's wire form: the latin-1 text
  * `name\x01value\x01name\x01value`.
@@ -38,6 +43,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include <string.h>
+#include <time.h>
 
 enum { F_METHOD, F_RAW_URL, F_RAW_HEADERS, F_BODY, F_HTTP_VERSION, F_KEEP_ALIVE, F_PATH,
        F_QUERY, F_HEADERS, N_FIELDS };
@@ -56,6 +62,28 @@ static PyObject *empty_bytes;
    the ones URLs must escape and '#') */
 static unsigned char is_tchar[256];
 static unsigned char is_url[256];
+
+static int
+slot_offsets(PyTypeObject *tp, const char **names, int n, Py_ssize_t *offsets)
+{
+    for (int i = 0; i < n; i++) {
+        PyObject *descr = PyDict_GetItemString(tp->tp_dict, names[i]);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "%s needs a __slots__ field %s", tp->tp_name,
+                         names[i]);
+            return -1;
+        }
+        offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    return 0;
+}
+
+static inline PyObject *
+get_field(PyObject *obj, Py_ssize_t offset)  /* borrowed, may be NULL */
+{
+    return *(PyObject **)((char *)obj + offset);
+}
 
 typedef struct {
     PyObject_HEAD
@@ -78,16 +106,8 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
                                      &self->max_header_bytes, &self->max_body))
         return -1;
     PyTypeObject *tp = (PyTypeObject *)type;
-    for (int i = 0; i < N_FIELDS; i++) {
-        PyObject *descr = PyDict_GetItemString(tp->tp_dict, field_names[i]);
-        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
-                || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
-            PyErr_Format(PyExc_TypeError, "%s needs a __slots__ field %s", tp->tp_name,
-                         field_names[i]);
-            return -1;
-        }
-        self->offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
-    }
+    if (slot_offsets(tp, field_names, N_FIELDS, self->offsets) < 0)
+        return -1;
     Py_INCREF(type);
     Py_XSETREF(self->request_type, tp);
     return 0;
@@ -326,38 +346,200 @@ static PyTypeObject ScannerType = {
     .tp_methods = Scanner_methods,
 };
 
-/* encode(status_line, date_block, head, body) -> bytes */
-static PyObject *
-encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* -- Answerer ------------------------------------------------------------------------------ */
+
+enum { R_STATUS, R_BODY, R_HEAD, R_STREAM, N_RESPONSE_FIELDS };
+static const char *response_fields[N_RESPONSE_FIELDS] = {"status", "body", "_head",
+                                                         "stream_body"};
+#define SMALL_BODY 8192
+
+static PyObject *done_marker;  /* DONE */
+static PyObject *head_method;
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *request_type;
+    PyTypeObject *response_type;
+    PyObject *status_lines;  /* dict[int, bytes] */
+    Py_ssize_t request_offsets[N_FIELDS];
+    Py_ssize_t response_offsets[N_RESPONSE_FIELDS];
+    long long elapsed;
+} Answerer;
+
+static int
+Answerer_init(Answerer *self, PyObject *args, PyObject *kwds)
 {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "encode(status_line, date_block, head, body)");
-        return NULL;
+    static char *kwlist[] = {"request_type", "response_type", "status_lines", NULL};
+    PyObject *request_type, *response_type, *status_lines;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!", kwlist, &PyType_Type, &request_type,
+                                     &PyType_Type, &response_type, &PyDict_Type, &status_lines))
+        return -1;
+    if (slot_offsets((PyTypeObject *)request_type, field_names, N_FIELDS,
+                     self->request_offsets) < 0
+            || slot_offsets((PyTypeObject *)response_type, response_fields, N_RESPONSE_FIELDS,
+                            self->response_offsets) < 0)
+        return -1;
+    Py_INCREF(request_type);
+    Py_XSETREF(self->request_type, (PyTypeObject *)request_type);
+    Py_INCREF(response_type);
+    Py_XSETREF(self->response_type, (PyTypeObject *)response_type);
+    Py_INCREF(status_lines);
+    Py_XSETREF(self->status_lines, status_lines);
+    return 0;
+}
+
+static void
+Answerer_dealloc(Answerer *self)
+{
+    Py_XDECREF(self->request_type);
+    Py_XDECREF(self->response_type);
+    Py_XDECREF(self->status_lines);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline long long
+monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* The encoded response when `result` is the common answer to `request`, else NULL without
+   an exception. -1 on a memory error. */
+static int
+encode_plain(Answerer *self, PyObject *request, PyObject *result, PyObject *date_block,
+             PyObject **encoded)
+{
+    *encoded = NULL;
+    const Py_ssize_t *rq = self->request_offsets, *rs = self->response_offsets;
+    if (Py_TYPE(result) != self->response_type || get_field(result, rs[R_STREAM]) != Py_None)
+        return 0;
+    PyObject *keep = get_field(request, rq[F_KEEP_ALIVE]);
+    PyObject *version = get_field(request, rq[F_HTTP_VERSION]);
+    PyObject *method = get_field(request, rq[F_METHOD]);
+    if (keep != Py_True || version == NULL || method == NULL || !PyUnicode_CheckExact(version)
+            || !PyUnicode_CheckExact(method))
+        return 0;  /* odd values: the Python code looks */
+    if ((version != version_11 && PyUnicode_Compare(version, version_11) != 0)
+            || method == head_method || PyUnicode_Compare(method, head_method) == 0)
+        return 0;
+    PyObject *status = get_field(result, rs[R_STATUS]);
+    PyObject *body = get_field(result, rs[R_BODY]);
+    PyObject *head = get_field(result, rs[R_HEAD]);
+    if (status == NULL || body == NULL || head == NULL || !PyLong_CheckExact(status)
+            || !PyBytes_CheckExact(body) || !PyBytes_CheckExact(head)
+            || !PyBytes_CheckExact(date_block) || PyBytes_GET_SIZE(body) >= SMALL_BODY)
+        return 0;
+    long code = PyLong_AsLong(status);
+    if (code == 204 || code == 304 || (code == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
     }
-    for (int i = 0; i < 4; i++) {
-        if (!PyBytes_Check(args[i])) {
-            PyErr_Format(PyExc_TypeError, "encode() argument %d must be bytes", i + 1);
-            return NULL;
-        }
+    PyObject *line = PyDict_GetItemWithError(self->status_lines, status);
+    if (line == NULL || !PyBytes_CheckExact(line)) {
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        return 0;
     }
-    Py_ssize_t body_len = PyBytes_GET_SIZE(args[3]);
+    PyObject *parts[4] = {line, date_block, head, body};
+    Py_ssize_t body_len = PyBytes_GET_SIZE(body);
     char length[48];
     int length_len = snprintf(length, sizeof length, "content-length: %zd\r\n\r\n", body_len);
     Py_ssize_t total = length_len;
     for (int i = 0; i < 4; i++)
-        total += PyBytes_GET_SIZE(args[i]);
+        total += PyBytes_GET_SIZE(parts[i]);
     PyObject *out = PyBytes_FromStringAndSize(NULL, total);
     if (out == NULL)
-        return NULL;
+        return -1;
     char *p = PyBytes_AS_STRING(out);
     for (int i = 0; i < 3; i++) {
-        memcpy(p, PyBytes_AS_STRING(args[i]), PyBytes_GET_SIZE(args[i]));
-        p += PyBytes_GET_SIZE(args[i]);
+        memcpy(p, PyBytes_AS_STRING(parts[i]), PyBytes_GET_SIZE(parts[i]));
+        p += PyBytes_GET_SIZE(parts[i]);
     }
     memcpy(p, length, length_len);
-    memcpy(p + length_len, PyBytes_AS_STRING(args[3]), body_len);
-    return out;
+    memcpy(p + length_len, PyBytes_AS_STRING(body), body_len);
+    *encoded = out;
+    return 0;
 }
+
+static PyObject *
+Answerer_answer(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "answer(call, request, date_block, out)");
+        return NULL;
+    }
+    PyObject *request = args[1], *out = args[3];
+    long long start = monotonic_ns();
+    PyObject *result = PyObject_CallOneArg(args[0], request);
+    self->elapsed = monotonic_ns() - start;
+    if (result == NULL || out == Py_None || !PyList_CheckExact(out))
+        return result;
+    if (Py_TYPE(request) != self->request_type)
+        return result;
+    PyObject *encoded;
+    if (encode_plain(self, request, result, args[2], &encoded) < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    if (encoded == NULL)
+        return result;
+    Py_DECREF(result);
+    int failed = PyList_Append(out, encoded);
+    Py_DECREF(encoded);
+    return failed ? NULL : Py_NewRef(done_marker);
+}
+
+static PyObject *
+Answerer_encode(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyList_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "encode(request, response, date_block, out: list)");
+        return NULL;
+    }
+    PyObject *encoded;
+    if (Py_TYPE(args[0]) != self->request_type)
+        Py_RETURN_FALSE;
+    if (encode_plain(self, args[0], args[1], args[2], &encoded) < 0)
+        return NULL;
+    if (encoded == NULL)
+        Py_RETURN_FALSE;
+    int failed = PyList_Append(args[3], encoded);
+    Py_DECREF(encoded);
+    if (failed)
+        return NULL;
+    Py_RETURN_TRUE;
+}
+
+static PyMemberDef Answerer_members[] = {
+    {"elapsed", T_LONGLONG, offsetof(Answerer, elapsed), READONLY,
+     "nanoseconds the last call took"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyMethodDef Answerer_methods[] = {
+    {"answer", (PyCFunction)(void (*)(void))Answerer_answer, METH_FASTCALL,
+     "answer(call, request, date_block, out) -> DONE (the encoded response was appended to "
+     "out) or whatever call(request) returned."},
+    {"encode", (PyCFunction)(void (*)(void))Answerer_encode, METH_FASTCALL,
+     "encode(request, response, date_block, out) -> whether response was the common answer "
+     "to request and its encoding was appended to out."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject AnswererType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.http._speedups.Answerer",
+    .tp_basicsize = sizeof(Answerer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Answerer(request_type, response_type, status_lines)",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Answerer_init,
+    .tp_dealloc = (destructor)Answerer_dealloc,
+    .tp_methods = Answerer_methods,
+    .tp_members = Answerer_members,
+};
 
 /* join_headers(raw_headers: list[tuple[bytes, bytes]]) -> str */
 static PyObject *
@@ -427,9 +609,6 @@ step(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef module_methods[] = {
-    {"encode", (PyCFunction)(void (*)(void))encode, METH_FASTCALL,
-     "encode(status_line, date_block, head, body) -> the response head with its content-length "
-     "line, then the body, as one bytes object."},
     {"join_headers", (PyCFunction)join_headers, METH_O,
      "join_headers(raw_headers) -> 'name\\x01value\\x01...' as latin-1 text."},
     {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
@@ -459,12 +638,18 @@ PyInit__speedups(void)
     }
     version_11 = PyUnicode_InternFromString("1.1");
     empty_bytes = PyBytes_FromStringAndSize("", 0);
-    if (version_11 == NULL || empty_bytes == NULL || PyType_Ready(&ScannerType) < 0)
+    head_method = methods[4];
+    if (version_11 == NULL || empty_bytes == NULL || PyType_Ready(&ScannerType) < 0
+            || PyType_Ready(&AnswererType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
+    done_marker = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    if (done_marker == NULL
+            || PyModule_AddObjectRef(module, "DONE", done_marker) < 0
+            || PyModule_AddObjectRef(module, "Answerer", (PyObject *)&AnswererType) < 0
+            || PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
         Py_DECREF(module);
         return NULL;
     }
