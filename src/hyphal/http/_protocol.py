@@ -108,6 +108,7 @@ def _py_step(context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, An
 
 _answerer: _PyAnswerer = (_PyAnswerer if speedups is None else speedups.Answerer)(
     Request, Response, _STATUS_LINES)
+_answer = _answerer.answer
 _step = _py_step if speedups is None else speedups.step
 """One coroutine step in a context: ``(True, result)`` or ``(False, what it yielded)``."""
 
@@ -135,6 +136,11 @@ class HttpProtocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._handle: TaskHandle[Any] | None = None
+        # fixed for the server's life: read once here rather than per request
+        self._free = state.pool._free
+        self._release = state.pool.release
+        self._direct = state.routes is None  # no pre-handler routes (metrics, CORS, static)
+        self._plain = state.extra_headers is None and state.access_log is None
         self._marker = -1
         self._since = state.now
         self.remote = ""
@@ -206,46 +212,39 @@ class HttpProtocol(asyncio.Protocol):
         completed = self._completed
         transport = self._transport
         assert transport is not None
-        state = self._state
-        pool = state.pool
-        free = pool._free
-        release = pool.release
-        encode = self._encode
-        routes = state.routes
-        date_block = state.date_block
-        answerer = _answerer
-        answer = answerer.answer
+        free = self._free
+        direct = self._direct
+        date_block = self._state.date_block
         out: list[bytes] = []
         # the common answer is encoded in one step (the same bytes _encode gives) unless a
         # feature adds headers or logs, or the connection is closing
-        plain = (out if state.extra_headers is None and state.access_log is None
-                 and not self._closing else None)
+        plain = out if self._plain and not self._closing else None
         while completed:
             request = completed.popleft()
-            if routes is None and free:
+            if direct and free:
                 ctx = free.pop()
                 try:
-                    result = answer(ctx.call, request, date_block, plain)
+                    result = _answer(ctx.call, request, date_block, plain)
                 except Exception as exc:
                     response: Response | None = self._failed(request, ctx, exc,
-                                                             _perf_ns() - answerer.elapsed)
+                                                             _perf_ns() - _answerer.elapsed)
                 else:
                     if result is DONE:
-                        release(ctx, answerer.elapsed)
+                        self._release(ctx, _answerer.elapsed)
                         continue
                     if type(result) is Response and result.stream_body is None:
-                        release(ctx, answerer.elapsed)
+                        self._release(ctx, _answerer.elapsed)
                         response = result
                     else:
                         response = self._result(request, ctx, result,
-                                                _perf_ns() - answerer.elapsed)
+                                                _perf_ns() - _answerer.elapsed)
             else:
                 response = self._dispatch(request)
             if response is None:  # went async; the task answers and resumes the queue
                 break
-            if plain is not None and answerer.encode(request, response, date_block, out):
+            if plain is not None and _answerer.encode(request, response, date_block, out):
                 continue
-            if not encode(request, response, out):
+            if not self._encode(request, response, out):
                 transport.writelines(out)
                 self._close()
                 return
