@@ -310,8 +310,8 @@ fail:
 static PyObject *
 Scanner_scan(Scanner *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan(data: bytes, append)");
+    if (nargs != 2 || !PyBytes_Check(args[0]) || self->request_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "scan(data: bytes, append) on an initialised Scanner");
         return NULL;
     }
     const char *buf = PyBytes_AS_STRING(args[0]);
@@ -466,8 +466,9 @@ encode_plain(Answerer *self, PyObject *request, PyObject *result, PyObject *date
 static PyObject *
 Answerer_answer(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "answer(call, request, date_block, out)");
+    if (nargs != 4 || self->request_type == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "answer(call, request, date_block, out) on an initialised Answerer");
         return NULL;
     }
     PyObject *request = args[1], *out = args[3];
@@ -494,8 +495,10 @@ Answerer_answer(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 Answerer_encode(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyList_CheckExact(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "encode(request, response, date_block, out: list)");
+    if (nargs != 4 || !PyList_CheckExact(args[3]) || self->request_type == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "encode(request, response, date_block, out: list) on an initialised "
+                        "Answerer");
         return NULL;
     }
     PyObject *encoded;
