@@ -4,6 +4,7 @@ anywhere (the HTTP suite also runs on the pure-Python twin)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -169,16 +170,19 @@ def test_c_answerer_matches_its_python_twin(method: str, version: str, keep: boo
 
 
 @fast_only
-def test_c_step_matches_its_python_twin() -> None:
+async def test_c_step_matches_its_python_twin() -> None:
     import contextvars
 
     from hyphal.http import _protocol
 
     var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=0)
+    loop = asyncio.get_running_loop()
+    outer = asyncio.current_task()
+    stand_in: asyncio.Future[None] = loop.create_future()  # anything may stand in as the task
 
-    async def done() -> int:
+    async def done() -> object:
         var.set(1)
-        return 7
+        return asyncio.current_task()
 
     class Yield:
         def __await__(self):  # type: ignore[no-untyped-def]
@@ -190,12 +194,16 @@ def test_c_step_matches_its_python_twin() -> None:
     async def fails() -> None:
         raise KeyError("x")
 
-    for step in (_parser._speedups.step, _protocol._py_step):
+    tasks = _protocol._current_tasks
+    for step in (_parser._speedups.step_as, _protocol._py_step_as):
         context = contextvars.copy_context()
-        assert step(context, done()) == (True, 7)
+        assert step(tasks, loop, stand_in, context, done()) == (True, stand_in)
         assert context[var] == 1 and var.get() == 0  # ran inside the given context only
+        assert asyncio.current_task() is outer  # restored
         coro = suspends()
-        assert step(contextvars.copy_context(), coro) == (False, "pending")
+        assert step(tasks, loop, stand_in, contextvars.copy_context(), coro) == (False, "pending")
         coro.close()
         with pytest.raises(KeyError):
-            step(contextvars.copy_context(), fails())
+            step(tasks, loop, stand_in, contextvars.copy_context(), fails())
+        assert asyncio.current_task() is outer
+    stand_in.cancel()

@@ -47,7 +47,6 @@ __all__ = ["HttpProtocol", "error_response"]
 
 logger = logging.getLogger("hyphal.http")
 _perf_ns = time.perf_counter_ns
-_current_tasks: dict[Any, Any] | None = getattr(asyncio.tasks, "_current_tasks", None)
 _refcount = sys.getrefcount
 _CLOSE = b"connection: close\r\n"
 _KEEP = b"connection: keep-alive\r\n"
@@ -99,18 +98,30 @@ class _PyAnswerer:
         return True
 
 
-def _py_step(context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+def _py_step_as(current_tasks: Any, loop: asyncio.AbstractEventLoop, handle: Any,
+                context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+    """One step of ``coro`` inside ``context`` with ``handle`` as the loop's current task:
+    ``(True, result)`` or ``(False, what it yielded)``; errors propagate."""
+    parent = asyncio.current_task(loop)  # set when a task resumes the connection's queue
+    if parent is not None:
+        _leave_task(loop, parent)
+    _enter_task(loop, handle)
     try:
         return False, context.run(coro.send, None)
     except StopIteration as stop:
         return True, stop.value
+    finally:
+        _leave_task(loop, handle)
+        if parent is not None:
+            _enter_task(loop, parent)
 
 
 _answerer: _PyAnswerer = (_PyAnswerer if speedups is None else speedups.Answerer)(
     Request, Response, _STATUS_LINES)
 _answer = _answerer.answer
-_step = _py_step if speedups is None else speedups.step
-"""One coroutine step in a context: ``(True, result)`` or ``(False, what it yielded)``."""
+_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
+_step_as = (speedups.step_as if speedups is not None and type(_current_tasks) is dict
+            else _py_step_as)
 
 
 def error_response(status: int, *, retry_after: int | None = None) -> Response:
@@ -333,20 +344,10 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._handle = None
         context = copy_context()
-        # a task is current when one resumes the connection's queue
-        parent = (_current_tasks.get(loop) if _current_tasks is not None
-                  else asyncio.current_task(loop))
-        if parent is not None:
-            _leave_task(loop, parent)
-        _enter_task(loop, handle)
         try:
-            finished, pending = _step(context, coro)
+            finished, pending = _step_as(_current_tasks, loop, handle, context, coro)
         except Exception as exc:
             return self._failed(request, ctx, exc, start)
-        finally:
-            _leave_task(loop, handle)
-            if parent is not None:
-                _enter_task(loop, parent)
         if finished:
             # nothing kept the stand-in (refcount: this frame and the call's argument) and
             # nothing cancelled it: the next request may reuse it

@@ -32,9 +32,11 @@
  * `join_headers(raw_headers)` is the header list in a JS handler's wire form: the latin-1 text
  * `name\x01value\x01name\x01value`.
  *
- * `step(context, coro)` runs one step of a coroutine inside `context` and returns
- * `(finished, value)`: the return value, or what it yielded when it suspended. An async handler
- * that finishes in its first step (no I/O) so costs no StopIteration; its errors propagate.
+ * `step_as(current_tasks, loop, handle, context, coro)` runs one step of a coroutine inside
+ * `context` with `handle` as the loop's current task (asyncio's `_current_tasks` entry, swapped
+ * exactly as `asyncio.tasks._enter_task`/`_leave_task` do) and returns `(finished, value)`: the
+ * return value, or what it yielded when it suspended. An async handler that finishes in its
+ * first step (no I/O) so costs no StopIteration and no Python-level task swap; errors propagate.
  *
  * The pure-Python twin is the full parser alone (`HYPHAL_PURE_PYTHON=1`, or no compiler); the
  * test suite runs the conformance tests against both.
@@ -588,22 +590,47 @@ join_headers(PyObject *module, PyObject *headers)
     return out;
 }
 
-/* step(context, coro) -> (finished, value) */
+/* step_as(current_tasks, loop, handle, context, coro) -> (finished, value) */
 static PyObject *
-step(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+step_as(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyContext_CheckExact(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "step(context: contextvars.Context, coro)");
+    if (nargs != 5 || !PyDict_CheckExact(args[0]) || !PyContext_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "step_as(current_tasks: dict, loop, handle, context: Context, coro)");
         return NULL;
     }
-    if (PyContext_Enter(args[0]) < 0)
+    PyObject *tasks = args[0], *loop = args[1], *handle = args[2], *context = args[3];
+    PyObject *parent = PyDict_GetItemWithError(tasks, loop);
+    if (parent == NULL && PyErr_Occurred())
         return NULL;
+    Py_XINCREF(parent);
+    if (PyDict_SetItem(tasks, loop, handle) < 0 || PyContext_Enter(context) < 0) {
+        Py_XDECREF(parent);
+        return NULL;
+    }
     PyObject *value = NULL;
-    PySendResult sent = PyIter_Send(args[1], Py_None, &value);
-    if (PyContext_Exit(args[0]) < 0) {
+    PySendResult sent = PyIter_Send(args[4], Py_None, &value);
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);  /* keep the coroutine's error while restoring */
+    int failed = PyContext_Exit(context) < 0;
+    PyObject *now = failed ? NULL : PyDict_GetItemWithError(tasks, loop);
+    if (!failed && now != handle) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "the current task changed inside a handler step");
+        failed = 1;
+    }
+    if (!failed)
+        failed = (parent != NULL ? PyDict_SetItem(tasks, loop, parent)
+                                 : PyDict_DelItem(tasks, loop)) < 0;
+    Py_XDECREF(parent);
+    if (failed) {
+        Py_XDECREF(type);
+        Py_XDECREF(exc);
+        Py_XDECREF(tb);
         Py_XDECREF(value);
         return NULL;
     }
+    PyErr_Restore(type, exc, tb);
     if (sent == PYGEN_ERROR)
         return NULL;
     PyObject *pair = PyTuple_Pack(2, sent == PYGEN_RETURN ? Py_True : Py_False, value);
@@ -614,9 +641,10 @@ step(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"join_headers", (PyCFunction)join_headers, METH_O,
      "join_headers(raw_headers) -> 'name\\x01value\\x01...' as latin-1 text."},
-    {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
-     "step(context, coro) -> (finished, value): one coroutine step inside context; value is "
-     "the return value when finished, else what the coroutine yielded."},
+    {"step_as", (PyCFunction)(void (*)(void))step_as, METH_FASTCALL,
+     "step_as(current_tasks, loop, handle, context, coro) -> (finished, value): one coroutine "
+     "step inside context with handle as the loop's current task (the previous one restored "
+     "after); value is the return value when finished, else what the coroutine yielded."},
     {NULL, NULL, 0, NULL},
 };
 
