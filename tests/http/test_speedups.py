@@ -129,12 +129,13 @@ def test_http_suite_passes_on_the_pure_python_parser() -> None:
 
 @fast_only
 @given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=4))
-def test_c_header_join_matches_its_python_twin(headers: list[tuple[bytes, bytes]]) -> None:
-    from hyphal.http import _jshandler
+def test_c_header_helpers_match_their_python_twins(headers: list[tuple[bytes, bytes]]) -> None:
+    from hyphal.http import _asgi, _jshandler
 
     joined = _parser._speedups.join_headers(headers)
     assert joined == _jshandler._py_join_headers(headers)
     assert joined.isascii() == all(p.isascii() for pair in headers for p in pair)
+    assert _parser._speedups.lower_headers(headers) == _asgi._py_lower_headers(headers)
 
 
 @fast_only

@@ -32,6 +32,8 @@
  * `join_headers(raw_headers)` is the header list in a JS handler's wire form: the latin-1 text
  * `name\x01value\x01name\x01value`.
  *
+ * `lower_headers(raw_headers)` is the header list in ASGI's form (names in lower case).
+ *
  * `step_as(current_tasks, loop, handle, context, coro)` runs one step of a coroutine inside
  * `context` with `handle` as the loop's current task (asyncio's `_current_tasks` entry, swapped
  * exactly as `asyncio.tasks._enter_task`/`_leave_task` do) and returns `(finished, value)`: the
@@ -590,6 +592,56 @@ join_headers(PyObject *module, PyObject *headers)
     return out;
 }
 
+/* lower_headers(raw_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] */
+static PyObject *
+lower_headers(PyObject *module, PyObject *headers)
+{
+    if (!PyList_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "lower_headers() needs a list of (name, value) pairs");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(headers);
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2
+                || !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))) {
+            PyErr_SetString(PyExc_TypeError, "lower_headers() needs (bytes, value) pairs");
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0);
+        const char *raw = PyBytes_AS_STRING(name);
+        Py_ssize_t len = PyBytes_GET_SIZE(name), j = 0;
+        while (j < len && !(raw[j] >= 'A' && raw[j] <= 'Z'))
+            j++;
+        PyObject *lowered;
+        if (j == len && PyBytes_CheckExact(name)) {
+            lowered = Py_NewRef(name);
+        } else {
+            lowered = PyBytes_FromStringAndSize(raw, len);
+            if (lowered == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            char *w = PyBytes_AS_STRING(lowered);
+            for (; j < len; j++)
+                if (w[j] >= 'A' && w[j] <= 'Z')
+                    w[j] += 32;
+        }
+        PyObject *item = PyTuple_Pack(2, lowered, PyTuple_GET_ITEM(pair, 1));
+        Py_DECREF(lowered);
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    return out;
+}
+
 /* step_as(current_tasks, loop, handle, context, coro) -> (finished, value) */
 static PyObject *
 step_as(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -641,6 +693,8 @@ step_as(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"join_headers", (PyCFunction)join_headers, METH_O,
      "join_headers(raw_headers) -> 'name\\x01value\\x01...' as latin-1 text."},
+    {"lower_headers", (PyCFunction)lower_headers, METH_O,
+     "lower_headers(raw_headers) -> a new list of (lower-case name, value) pairs (ASGI's form)."},
     {"step_as", (PyCFunction)(void (*)(void))step_as, METH_FASTCALL,
      "step_as(current_tasks, loop, handle, context, coro) -> (finished, value): one coroutine "
      "step inside context with handle as the loop's current task (the previous one restored "
