@@ -11,6 +11,12 @@ there too and costs a task only if it suspends. A streamed body, a large static 
 pool wait moves that one request to a task; while it runs the connection is *busy* and
 later pipelined requests queue behind it (answers keep request order).
 
+The hot steps run in C when ``hyphal.http._speedups`` is built: the parser's scanner builds
+plain requests straight from the bytes, ``Answerer.answer`` calls the handler, times it and
+encodes a plain :class:`Response` in one step, and ``step_as`` runs an async handler's first
+step with its stand-in task current. Each has a pure-Python twin in this package
+(``HYPHAL_PURE_PYTHON=1``), and both give the same bytes.
+
 Timeouts cost nothing per request: the server's once-per-tick sweep calls
 :meth:`HttpProtocol.check_timeouts`, which compares the parser's phase and request count with
 what it saw on the previous tick -- unchanged for longer than the phase's limit means the
@@ -336,7 +342,8 @@ class HttpProtocol(asyncio.Protocol):
         a handler that never suspends (no I/O) costs no task and no loop iteration. A
         :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
         cancel scopes opened in that step work; once the handler suspends, a task continues it
-        (under the handler timeout) and the handle forwards to that task."""
+        (under the handler timeout) and the handle forwards to that task. A handle that nothing
+        kept once the handler finished serves the connection's next such request too."""
         loop = self._loop
         handle = self._handle
         if handle is None:
