@@ -115,7 +115,9 @@ class RequestParser:
             self._feed_data(data)
         except httptools.HttpParserUpgrade:
             self.upgrade = True
+            self._clean = False  # the stream after an upgrade is not HTTP/1.1 any more
         except httptools.HttpParserError as exc:
+            self._clean = False  # never trusted again
             error = self._error
             if error is None:
                 error = ProtocolError(400, f"malformed request: {exc}")
@@ -243,6 +245,7 @@ class _ScanningParser(RequestParser):
 def _scanner(limits: Limits) -> Any:
     return _speedups.Scanner(Request, limits.max_request_line, limits.max_headers,
                              limits.max_header_bytes, limits.max_body)
+
 
 _new_request = object.__new__
 _SPECIAL = frozenset({6, 10, 14, 17})  # len() of expect, connection, content-length, t-e
