@@ -43,7 +43,8 @@ def outcome(data: bytes, cuts: list[int], fast: bool) -> tuple[list[tuple[object
         error = exc.status
     requests = [(r.method, r.raw_url, r.raw_headers, r.body, r.http_version, r.keep_alive,
                  r.path, r.query, r.headers) for r in parser.completed]
-    return requests, (error, parser.messages, parser.phase, parser.continue_wanted)
+    return requests, (error, parser.messages, parser.phase, parser.continue_wanted,
+                      parser.upgrade)
 
 
 METHODS = st.sampled_from([b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH",
@@ -56,7 +57,8 @@ NAMES = st.sampled_from([b"Host", b"X-A", b"content-length", b"Content-Length",
                          b"Transfer-Encoding", b"Connection", b"Expect", b"Upgrade",
                          b"Proxy-Connection", b"Bad Name", b"", b"X-\xff"])
 VALUES = st.sampled_from([b"h", b"0", b"5", b"007", b"+5", b"5 ", b" 5", b"99999999999",
-                          b"chunked", b"close", b"keep-alive", b"100-continue", b"a\tb",
+                          b"chunked", b"close", b"keep-alive", b"upgrade", b"100-continue",
+                          b"a\tb",
                           b"", b"\xc3\xa9", b"v" * 70, b"x\x01"])
 EOLS = st.sampled_from([b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r"])
 
