@@ -1,5 +1,6 @@
 """Build hook: compile hyphal's optional C fast paths (``hyphal._core._speedups``,
-``hyphal.kernel._speedups``, ``hyphal.actors._speedups``).
+``hyphal.kernel._speedups``, ``hyphal.actors._speedups``, ``hyphal.js._speedups``,
+``hyphal.http._speedups``).
 
 Each extension is a single C file with no dependencies beyond the Python headers, compiled
 with the interpreter's own compiler settings. When there is no compiler (or
@@ -21,7 +22,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/hyphal/_core/_speedups.c")
 SOURCES = (SOURCE, Path("src/hyphal/kernel/_speedups.c"),
-           Path("src/hyphal/actors/_speedups.c"), Path("src/hyphal/js/_speedups.c"))
+           Path("src/hyphal/actors/_speedups.c"), Path("src/hyphal/js/_speedups.c"),
+           Path("src/hyphal/http/_speedups.c"))
 
 
 def compile_speedups(root: Path, relative: Path = SOURCE) -> Path | None:

@@ -222,6 +222,27 @@ async def test_shutdown_aborts_what_outlives_the_timeout():
         assert await conn.closed(timeout=2)
 
 
+async def test_a_task_a_handler_kept_is_never_handed_to_a_later_request():
+    kept: list[object] = []
+    seen: list[int] = []
+
+    async def handler(req: Request) -> Response:
+        task = asyncio.current_task()
+        seen.append(id(task))
+        if req.path == "/keep":
+            kept.append(task)  # e.g. to cancel it later: it must stay this request's
+        return Response.text("ok")
+
+    async with serving(handler) as server:
+        conn = await Conn.open(server.port)
+        for path in (b"/a", b"/b", b"/keep", b"/c", b"/d"):
+            await conn.send(b"GET " + path + b" HTTP/1.1\r\n\r\n")
+            assert (await conn.reply()).status == 200
+    # the task stand-in is reused between requests only while nothing holds it
+    assert all(later != id(kept[0]) for later in seen[3:])
+    assert not kept[0].cancelled()  # type: ignore[attr-defined]
+
+
 async def test_async_handler_first_step_runs_inside_a_task_like_context():
     import contextvars
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, cast
 
 from hyphal.http._handlers import HandlerError, LoadedHandler, load_python_handler
+from hyphal.http._native import speedups
 from hyphal.http._request import Request
 from hyphal.http._response import Response
 
@@ -25,6 +26,14 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _DISCONNECT = {"type": "http.disconnect"}
 _from_raw = Response.from_raw
+
+
+def _py_lower_headers(raw_headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower(), value) for name, value in raw_headers]
+
+
+_lower_headers = _py_lower_headers if speedups is None else speedups.lower_headers
+"""Request headers as ASGI wants them: a new list of (lower-case name, value) pairs."""
 
 
 class ASGIContext:
@@ -55,7 +64,7 @@ class ASGIContext:
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",
-            "headers": [(name.lower(), value) for name, value in request.raw_headers],
+            "headers": _lower_headers(request.raw_headers),
             "server": self.server,
             "client": None,
         }, exchange.receive, exchange.send)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from hyphal.http._handlers import ContextBroken, HandlerError, LoadedHandler
+from hyphal.http._native import speedups
 from hyphal.http._request import Request
 from hyphal.http._response import Response, ResponseData
 
@@ -24,6 +25,14 @@ __all__ = ["JSHandlerContext", "load_js_handler"]
 _SEP = b"\x01"
 _dumps = orjson.dumps
 _from_data = Response.from_data
+
+
+def _py_join_headers(raw_headers: list[tuple[bytes, bytes]]) -> str:
+    return _SEP.join(map(_SEP.join, raw_headers)).decode("latin-1")
+
+
+_join_headers = _py_join_headers if speedups is None else speedups.join_headers
+"""Request headers in the engine's wire form: ``name\x01value\x01...`` (latin-1 text)."""
 
 
 class JSHandlerContext:
@@ -48,7 +57,7 @@ class JSHandlerContext:
             result = self._call(
                 request.method, raw_url.decode("latin-1"), request.path,
                 _dumps(request.query).decode() if b"?" in raw_url else "{}",
-                _SEP.join(map(_SEP.join, request.raw_headers)).decode("latin-1"),
+                _join_headers(request.raw_headers),
                 body.decode("utf-8", "replace") if body else "")
         except Exception as exc:
             broken = _broken(exc)

@@ -18,16 +18,25 @@ syntax, bad chunk sizes and most smuggling shapes; this module adds the limits a
 safe, any Transfer-Encoding other than exactly ``chunked`` (llhttp itself refuses Content-Length
 together with Transfer-Encoding, a repeated, signed or non-numeric Content-Length, and a
 repeated Transfer-Encoding).
+
+The plain requests that make up nearly all traffic take a shortcut: ``hyphal.http._speedups``
+(C) builds them straight from the bytes while the stream sits at a message boundary, and hands
+the first byte it is not sure about, with everything after it, to the full parser above (see
+``_speedups.c`` for the exact subset it accepts). Requests come out identical either way.
+``HYPHAL_PURE_PYTHON=1`` (or a build without a compiler) leaves only the full parser.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
+from typing import Any
 
 import httptools
 
 from hyphal._core.errors import HyphalError
 from hyphal.http._config import Limits
+from hyphal.http._native import speedups as _speedups
 from hyphal.http._request import Request
 
 __all__ = ["BODY", "HEAD", "IDLE", "ProtocolError", "RequestParser"]
@@ -50,18 +59,28 @@ class ProtocolError(HyphalError):
 class RequestParser:
     """Bytes in, :class:`Request` objects out, limits enforced (see the module docstring)."""
 
-    __slots__ = ("_body", "_body_size", "_connection", "_error", "_feed_data", "_head_fed",
-                 "_headers", "_length_digits", "_limits", "_max_head", "_parser", "_url",
-                 "completed", "continue_wanted", "messages", "phase", "upgrade")
+    __slots__ = ("_append", "_body", "_body_size", "_clean", "_connection", "_error",
+                 "_feed_data", "_head_fed", "_headers", "_length_digits", "_limits", "_max_head",
+                 "_parser", "_scan", "_url", "completed", "continue_wanted", "messages", "phase",
+                 "upgrade")
 
-    def __init__(self, limits: Limits) -> None:
+    def __new__(cls, limits: Limits, *, fast: bool = True) -> RequestParser:
+        if cls is RequestParser and fast and _speedups is not None:
+            cls = _ScanningParser
+        return object.__new__(cls)
+
+    def __init__(self, limits: Limits, *, fast: bool = True) -> None:
+        """``fast=False`` leaves out the C scanner (the pure-Python twin)."""
         self._limits = limits
+        self._scan: Any = None
+        self._clean = False
         self._max_head = limits.max_request_line + limits.max_header_bytes + 1024
         self._length_digits = len(str(limits.max_body))  # shorter lengths cannot exceed it
         self._parser = httptools.HttpRequestParser(self)
         self._feed_data = self._parser.feed_data
         self.messages = 0
         self.completed: deque[Request] = deque()
+        self._append = self.completed.append
         self.phase = IDLE
         self.continue_wanted = False
         self.upgrade = False
@@ -78,6 +97,16 @@ class RequestParser:
 
         Raises :class:`ProtocolError` (status 400, 413, 414, 417 or 431) on a breach; requests
         completed before the breach stay in :attr:`completed` and should be answered first."""
+        if self._clean:  # at a message boundary: the C scanner takes the plain requests
+            completed = self.completed
+            before = len(completed)
+            used = self._scan(data, self._append)
+            self.messages += len(completed) - before
+            if used == len(data):
+                return
+            if used:
+                data = data[used:]
+            self._clean = False
         started = self.phase
         if started == HEAD:
             self._head_fed += len(data)
@@ -86,7 +115,9 @@ class RequestParser:
             self._feed_data(data)
         except httptools.HttpParserUpgrade:
             self.upgrade = True
+            self._clean = False  # the stream after an upgrade is not HTTP/1.1 any more
         except httptools.HttpParserError as exc:
+            self._clean = False  # never trusted again
             error = self._error
             if error is None:
                 error = ProtocolError(400, f"malformed request: {exc}")
@@ -190,6 +221,30 @@ class RequestParser:
             self._connection = False
         if self.continue_wanted:
             self.continue_wanted = False
+        if self._scan is not None:
+            self._clean = keep_alive
+
+
+class _ScanningParser(RequestParser):
+    """The parser with the C scanner in front (see the module docstring)."""
+
+    __slots__ = ()
+
+    def __init__(self, limits: Limits, *, fast: bool = True) -> None:
+        super().__init__(limits)
+        self._scan = _scanner(limits).scan
+        self._clean = True
+
+    def on_message_begin(self) -> None:
+        # llhttp saw the first byte of another message: the stream is mid-message until
+        # on_message_complete, so the scanner must wait
+        self._clean = False
+
+
+@lru_cache(maxsize=16)
+def _scanner(limits: Limits) -> Any:
+    return _speedups.Scanner(Request, limits.max_request_line, limits.max_headers,
+                             limits.max_header_bytes, limits.max_body)
 
 
 _new_request = object.__new__

@@ -11,6 +11,12 @@ there too and costs a task only if it suspends. A streamed body, a large static 
 pool wait moves that one request to a task; while it runs the connection is *busy* and
 later pipelined requests queue behind it (answers keep request order).
 
+The hot steps run in C when ``hyphal.http._speedups`` is built: the parser's scanner builds
+plain requests straight from the bytes, ``Answerer.answer`` calls the handler, times it and
+encodes a plain :class:`Response` in one step, and ``step_as`` runs an async handler's first
+step with its stand-in task current. Each has a pure-Python twin in this package
+(``HYPHAL_PURE_PYTHON=1``), and both give the same bytes.
+
 Timeouts cost nothing per request: the server's once-per-tick sweep calls
 :meth:`HttpProtocol.check_timeouts`, which compares the parser's phase and request count with
 what it saw on the previous tick -- unchanged for longer than the phase's limit means the
@@ -24,15 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Coroutine
-from contextvars import copy_context
+from contextvars import Context, copy_context
 from http import HTTPStatus
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
 from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, resume_as
 from hyphal.http._handlers import ContextBroken, HandlerContext
+from hyphal.http._native import speedups
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
 from hyphal.http._request import Request
@@ -45,12 +53,81 @@ __all__ = ["HttpProtocol", "error_response"]
 
 logger = logging.getLogger("hyphal.http")
 _perf_ns = time.perf_counter_ns
-_current_task = asyncio.current_task
+_refcount = sys.getrefcount
 _CLOSE = b"connection: close\r\n"
 _KEEP = b"connection: keep-alive\r\n"
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY = frozenset({204, 304})
 _SMALL = 8192
+
+
+DONE: Any = object() if speedups is None else speedups.DONE
+"""What :meth:`_PyAnswerer.answer` returns when it appended the encoded response."""
+
+
+class _PyAnswerer:
+    """Calls a handler and encodes the common answer (the pure-Python twin of
+    ``_speedups.Answerer``, see ``_speedups.c``): :meth:`answer` returns :data:`DONE` when it
+    appended the encoded response to ``out``, else what the handler returned; ``elapsed`` is
+    how many nanoseconds the call took, set even when it raised."""
+
+    __slots__ = ("elapsed",)
+
+    def __init__(self, request_type: type[Request], response_type: type[Response],
+                 status_lines: dict[int, bytes]) -> None:
+        self.elapsed = 0
+
+    def answer(self, call: Any, request: Request, date_block: bytes,
+               out: list[bytes] | None) -> Any:
+        start = _perf_ns()
+        try:
+            result = call(request)
+        finally:
+            self.elapsed = _perf_ns() - start
+        if out is not None and self.encode(request, result, date_block, out):
+            return DONE
+        return result
+
+    def encode(self, request: Request, response: Any, date_block: bytes,
+               out: list[bytes]) -> bool:
+        if (type(response) is not Response or response.stream_body is not None
+                or request.keep_alive is not True or request.http_version != "1.1"
+                or request.method == "HEAD" or len(response.body) >= _SMALL
+                or response.status in _NO_BODY):
+            return False
+        line = _STATUS_LINES.get(response.status)
+        if line is None:
+            return False
+        body = response.body
+        out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (line, date_block, response._head,
+                                                             len(body), body))
+        return True
+
+
+def _py_step_as(current_tasks: Any, loop: asyncio.AbstractEventLoop, handle: Any,
+                context: Context, coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+    """One step of ``coro`` inside ``context`` with ``handle`` as the loop's current task:
+    ``(True, result)`` or ``(False, what it yielded)``; errors propagate."""
+    parent = asyncio.current_task(loop)  # set when a task resumes the connection's queue
+    if parent is not None:
+        _leave_task(loop, parent)
+    _enter_task(loop, handle)
+    try:
+        return False, context.run(coro.send, None)
+    except StopIteration as stop:
+        return True, stop.value
+    finally:
+        _leave_task(loop, handle)
+        if parent is not None:
+            _enter_task(loop, parent)
+
+
+_answerer: _PyAnswerer = (_PyAnswerer if speedups is None else speedups.Answerer)(
+    Request, Response, _STATUS_LINES)
+_answer = _answerer.answer
+_current_tasks: Any = getattr(asyncio.tasks, "_current_tasks", None)
+_step_as = (speedups.step_as if speedups is not None and type(_current_tasks) is dict
+            else _py_step_as)
 
 
 def error_response(status: int, *, retry_after: int | None = None) -> Response:
@@ -75,7 +152,12 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._requests = 0
+        self._handle: TaskHandle[Any] | None = None
+        # fixed for the server's life: read once here rather than per request
+        self._free = state.pool._free
+        self._release = state.pool.release
+        self._direct = state.routes is None  # no pre-handler routes (metrics, CORS, static)
+        self._plain = state.extra_headers is None and state.access_log is None
         self._marker = -1
         self._since = state.now
         self.remote = ""
@@ -147,44 +229,39 @@ class HttpProtocol(asyncio.Protocol):
         completed = self._completed
         transport = self._transport
         assert transport is not None
-        state = self._state
-        pool = state.pool
-        free = pool._free
-        release = pool.release
-        encode = self._encode
-        routes = state.routes
-        plain = state.extra_headers is None and state.access_log is None
+        free = self._free
+        direct = self._direct
+        date_block = self._state.date_block
         out: list[bytes] = []
+        # the common answer is encoded in one step (the same bytes _encode gives) unless a
+        # feature adds headers or logs, or the connection is closing
+        plain = out if self._plain and not self._closing else None
         while completed:
             request = completed.popleft()
-            self._requests += 1
-            if routes is None and free:
+            if direct and free:
                 ctx = free.pop()
-                start = _perf_ns()
                 try:
-                    result = ctx.call(request)
+                    result = _answer(ctx.call, request, date_block, plain)
                 except Exception as exc:
-                    response: Response | None = self._failed(request, ctx, exc, start)
+                    response: Response | None = self._failed(request, ctx, exc,
+                                                             _perf_ns() - _answerer.elapsed)
                 else:
+                    if result is DONE:
+                        self._release(ctx, _answerer.elapsed)
+                        continue
                     if type(result) is Response and result.stream_body is None:
-                        release(ctx, _perf_ns() - start)
+                        self._release(ctx, _answerer.elapsed)
                         response = result
                     else:
-                        response = self._result(request, ctx, result, start)
+                        response = self._result(request, ctx, result,
+                                                _perf_ns() - _answerer.elapsed)
             else:
                 response = self._dispatch(request)
             if response is None:  # went async; the task answers and resumes the queue
                 break
-            if (plain and request.keep_alive and request.http_version == "1.1"
-                    and response.status not in _NO_BODY and request.method != "HEAD"
-                    and len(response.body) < _SMALL and not self._closing):
-                # the common answer, inlined: _encode gives the same bytes
-                body = response.body
-                out.append(b"%s%s%scontent-length: %d\r\n\r\n%s" % (
-                    _STATUS_LINES.get(response.status) or status_line(response.status),
-                    state.date_block, response._head, len(body), body))
+            if plain is not None and _answerer.encode(request, response, date_block, out):
                 continue
-            if not encode(request, response, out):
+            if not self._encode(request, response, out):
                 transport.writelines(out)
                 self._close()
                 return
@@ -265,25 +342,26 @@ class HttpProtocol(asyncio.Protocol):
         a handler that never suspends (no I/O) costs no task and no loop iteration. A
         :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
         cancel scopes opened in that step work; once the handler suspends, a task continues it
-        (under the handler timeout) and the handle forwards to that task."""
+        (under the handler timeout) and the handle forwards to that task. A handle that nothing
+        kept once the handler finished serves the connection's next such request too."""
         loop = self._loop
-        handle: TaskHandle[Any] = TaskHandle(None, None)
+        handle = self._handle
+        if handle is None:
+            handle = TaskHandle(None, None)
+        else:
+            self._handle = None
         context = copy_context()
-        parent = _current_task(loop)  # set when a task resumes the connection's queue
-        if parent is not None:
-            _leave_task(loop, parent)
-        _enter_task(loop, handle)
         try:
-            pending = context.run(coro.send, None)
-        except StopIteration as stop:
-            self._state.pool.release(ctx, _perf_ns() - start)
-            return self._coerce(request, stop.value)
+            finished, pending = _step_as(_current_tasks, loop, handle, context, coro)
         except Exception as exc:
             return self._failed(request, ctx, exc, start)
-        finally:
-            _leave_task(loop, handle)
-            if parent is not None:
-                _enter_task(loop, parent)
+        if finished:
+            # nothing kept the stand-in (refcount: this frame and the call's argument) and
+            # nothing cancelled it: the next request may reuse it
+            if _refcount(handle) == 2 and not handle._cancels and not handle._cancel_pending:
+                self._handle = handle
+            self._state.pool.release(ctx, _perf_ns() - start)
+            return self._coerce(request, pending)
         driver = resume_as(handle, loop, coro, pending)
         driver.send(None)  # prime: a cancellation before the task's first step is forwarded
         self._busy = True
@@ -533,7 +611,7 @@ class HttpProtocol(asyncio.Protocol):
         """Called once per server tick (see the module docstring)."""
         limits = self._state.limits
         phase = self._parser.phase
-        marker = self._requests * 4 + phase
+        marker = self._parser.messages * 4 + phase
         if self._busy or marker != self._marker:
             self._marker = -1 if self._busy else marker
             self._since = now
