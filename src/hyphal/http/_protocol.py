@@ -31,7 +31,7 @@ from http import HTTPStatus
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
-from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, resume_as
+from hyphal._core.tasks import TaskStandIn, _enter_task, _leave_task, resume_as
 from hyphal.http._handlers import ContextBroken, HandlerContext
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
@@ -263,11 +263,11 @@ class HttpProtocol(asyncio.Protocol):
                          coro: Coroutine[Any, Any, Any], start: int) -> Response | None:
         """Run an async handler's first step right here, as the core's eager ``spawn`` does:
         a handler that never suspends (no I/O) costs no task and no loop iteration. A
-        :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
+        :class:`~hyphal._core.tasks.TaskStandIn` is the current task, so timeouts and
         cancel scopes opened in that step work; once the handler suspends, a task continues it
         (under the handler timeout) and the handle forwards to that task."""
         loop = self._loop
-        handle: TaskHandle[Any] = TaskHandle(None, None)
+        handle = TaskStandIn()
         context = copy_context()
         parent = _current_task(loop)  # set when a task resumes the connection's queue
         if parent is not None:
