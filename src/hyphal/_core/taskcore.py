@@ -45,7 +45,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from hyphal._core.stats import counters
+from hyphal._core.stats import counters, set_task_counts
 
 __all__ = ["CANCELLED", "FAILED", "FINISHED", "PENDING", "SPEEDUPS", "TaskCore", "cancel_children"]
 
@@ -253,6 +253,8 @@ try:
         raise ImportError("HYPHAL_PURE_PYTHON is set")
     from hyphal._core._speedups import TaskCore as _CTaskCore  # type: ignore[attr-defined]
     from hyphal._core._speedups import cancel_children as _c_cancel_children
+    from hyphal._core._speedups import setup_tasks as _setup_tasks
+    from hyphal._core._speedups import task_counts as _c_task_counts
 except ImportError:  # not compiled here: the pure-Python driver takes over
     _CTaskCore = None
 
@@ -260,6 +262,11 @@ if TYPE_CHECKING or _CTaskCore is None:
     TaskCore = _PyTaskCore
     cancel_children = _py_cancel_children
 else:
+    _setup_tasks(_CancelledError, _enter_task, _leave_task, asyncio.Future,
+                 # the C helpers of asyncio work on this dict; use it directly if they do
+                 getattr(asyncio.tasks, "_current_tasks", None)
+                 if type(_enter_task).__name__ == "builtin_function_or_method" else None)
+    set_task_counts(_c_task_counts)
     TaskCore = _CTaskCore
     cancel_children = _c_cancel_children
 
