@@ -760,6 +760,7 @@ static PyObject *t_cancelled_error, *t_enter_task, *t_leave_task, *t_future_type
 static PyObject *t_deliver; /* deliver_cancellation, as a callable for call_soon */
 static PyObject *t_current_tasks; /* asyncio's {loop: current task} dict, or NULL */
 static PyObject *t_fut_remove_cb, *t_fut_cancel; /* asyncio.Future's methods, unbound */
+static PyObject *t_coro_throw;                    /* coroutine.throw, unbound */
 static PyObject *t_deferred; /* during a batch: children whose group is told at its end */
 static long long t_counts[4]; /* completions by outcome (FINISHED, FAILED, CANCELLED) */
 static PyObject *str_throw, *str_result, *str_blocking, *str_get_loop, *str_add_done_callback,
@@ -1095,7 +1096,13 @@ task_step(TaskCore *self, PyObject *exc)
         status = PyIter_Send(coro, Py_None, &out);
     }
     else {
-        out = PyObject_CallMethodOneArg(coro, str_throw, thrown);
+        if (Py_TYPE(coro) == &PyCoro_Type && t_coro_throw != NULL) {
+            PyObject *args[2] = {coro, thrown};
+            out = PyObject_Vectorcall(t_coro_throw, args, 2, NULL);
+        }
+        else {
+            out = PyObject_CallMethodOneArg(coro, str_throw, thrown);
+        }
         Py_DECREF(thrown);
         if (out != NULL) {
             status = PYGEN_NEXT;
@@ -1358,7 +1365,7 @@ static PyTypeObject TaskCoreType = {
 };
 
 /* cancel_children(children, loop): count a cancellation on every pending child and deliver
- * it to the parked ones in one loop callback. */
+ * it to the parked ones in one loop callback. Returns that batch (a list), or None. */
 static PyObject *
 cancel_children(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1402,18 +1409,17 @@ cancel_children(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto error;
     }
     Py_DECREF(it);
-    if (PyList_GET_SIZE(parked) > 0) {
-        PyObject *r = PyObject_CallMethodObjArgs(args[1], str_call_soon, t_deliver, parked, NULL);
+    if (PyList_GET_SIZE(parked) == 0) {
         Py_DECREF(parked);
-        if (r == NULL) {
-            return NULL;
-        }
-        Py_DECREF(r);
+        Py_RETURN_NONE;
     }
-    else {
+    PyObject *r = PyObject_CallMethodObjArgs(args[1], str_call_soon, t_deliver, parked, NULL);
+    if (r == NULL) {
         Py_DECREF(parked);
+        return NULL;
     }
-    Py_RETURN_NONE;
+    Py_DECREF(r);
+    return parked;
 error:
     Py_DECREF(it);
     Py_DECREF(parked);
@@ -1556,7 +1562,8 @@ setup_tasks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_XSETREF(t_fut_remove_cb, PyObject_GetAttr(args[3], str_remove_done_callback));
     Py_XSETREF(t_fut_cancel, PyObject_GetAttr(args[3], str_cancel));
-    if (t_fut_remove_cb == NULL || t_fut_cancel == NULL) {
+    Py_XSETREF(t_coro_throw, PyObject_GetAttr((PyObject *)&PyCoro_Type, str_throw));
+    if (t_fut_remove_cb == NULL || t_fut_cancel == NULL || t_coro_throw == NULL) {
         return NULL;
     }
     Py_XSETREF(t_current_tasks, PyDict_CheckExact(args[4]) ? Py_NewRef(args[4]) : NULL);

@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 from hyphal._core.stats import counters, set_task_counts
 
-__all__ = ["CANCELLED", "FAILED", "FINISHED", "PENDING", "SPEEDUPS", "TaskCore", "cancel_children"]
+__all__ = ["CANCELLED", "FAILED", "FINISHED", "PENDING", "SPEEDUPS", "TaskCore", "cancel_children",
+           "deliver_cancellation"]
 
 _enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._enter_task
 _leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._leave_task
@@ -210,9 +211,10 @@ class _PyTaskCore:
             group._child_done(self, exc if state == FAILED else None)
 
 
-def _py_cancel_children(children: Iterable[Any], loop: asyncio.AbstractEventLoop) -> None:
+def _py_cancel_children(children: Iterable[Any],
+                        loop: asyncio.AbstractEventLoop) -> list[Any] | None:
     """Request cancellation of every pending child; deliver it to the parked ones in one
-    loop callback (see the module docs)."""
+    loop callback (see the module docs). Returns the parked ones (the batch), if any."""
     parked = []
     for child in children:
         if child._state != PENDING:
@@ -222,11 +224,15 @@ def _py_cancel_children(children: Iterable[Any], loop: asyncio.AbstractEventLoop
         child._cancel_msg = None
         if child._fut_waiter is not None:
             parked.append(child)
-    if parked:
-        loop.call_soon(_py_deliver_cancellation, parked)
+    if not parked:
+        return None
+    loop.call_soon(_py_deliver_cancellation, parked)
+    return parked
 
 
 def _py_deliver_cancellation(parked: list[Any]) -> None:
+    """Deliver the cancellations of a batch; a child that is done, or was woken meanwhile
+    (it sees its cancellation when it steps), is skipped, so delivering twice is harmless."""
     for i, child in enumerate(parked):
         fut = child._fut_waiter
         if child._state != PENDING or not child._must_cancel or fut is None:
@@ -253,6 +259,7 @@ try:
         raise ImportError("HYPHAL_PURE_PYTHON is set")
     from hyphal._core._speedups import TaskCore as _CTaskCore  # type: ignore[attr-defined]
     from hyphal._core._speedups import cancel_children as _c_cancel_children
+    from hyphal._core._speedups import deliver_cancellation as _c_deliver_cancellation
     from hyphal._core._speedups import setup_tasks as _setup_tasks
     from hyphal._core._speedups import task_counts as _c_task_counts
 except ImportError:  # not compiled here: the pure-Python driver takes over
@@ -261,6 +268,7 @@ except ImportError:  # not compiled here: the pure-Python driver takes over
 if TYPE_CHECKING or _CTaskCore is None:
     TaskCore = _PyTaskCore
     cancel_children = _py_cancel_children
+    deliver_cancellation = _py_deliver_cancellation
 else:
     _setup_tasks(_CancelledError, _enter_task, _leave_task, asyncio.Future,
                  # the C helpers of asyncio work on this dict; use it directly if they do
@@ -269,6 +277,7 @@ else:
     set_task_counts(_c_task_counts)
     TaskCore = _CTaskCore
     cancel_children = _c_cancel_children
+    deliver_cancellation = _c_deliver_cancellation
 
 SPEEDUPS = TaskCore is not _PyTaskCore
 """True when the C task driver is in use."""

@@ -35,7 +35,7 @@ from hyphal._core.taskcore import CANCELLED as _CANCELLED
 from hyphal._core.taskcore import FAILED as _FAILED
 from hyphal._core.taskcore import FINISHED as _FINISHED
 from hyphal._core.taskcore import PENDING as _PENDING
-from hyphal._core.taskcore import TaskCore, cancel_children
+from hyphal._core.taskcore import TaskCore, cancel_children, deliver_cancellation
 
 # asyncio's own bookkeeping of "the current task": private, but stable from 3.11 through 3.14
 # (3.12's eager tasks rely on the same pair). Typed loosely: we install TaskHandles too.
@@ -226,7 +226,7 @@ class TaskGroup:
       returns (see the module docs), so a child that needs no I/O is finished on return.
     """
 
-    __slots__ = ("_aborting", "_base_error", "_cancel_called", "_entry_cancelling", "_errors",
+    __slots__ = ("_aborting", "_base_error", "_batch", "_cancel_called", "_entry_cancelling", "_errors",
                  "_exiting", "_host", "_host_cancel_requested",
                  "_live", "_loop", "_name", "_on_completed", "_state")
 
@@ -239,6 +239,7 @@ class TaskGroup:
         self._errors: list[BaseException] = []
         self._base_error: BaseException | None = None
         self._aborting = False
+        self._batch: list[TaskHandle[Any]] | None = None
         self._exiting = False
         self._cancel_called = False
         self._host_cancel_requested = False
@@ -340,8 +341,25 @@ class TaskGroup:
             self._host.cancel()
 
     def _abort(self) -> None:
+        # Newest first: children usually armed their timers in spawn order, and the loop's
+        # timer heap removes the most recent ones cheapest.
         self._aborting = True
-        cancel_children(reversed(self._live), self._loop)
+        self._batch = cancel_children(reversed(self._live), self._loop)
+
+    def _deliver_now(self, batch: list[TaskHandle[Any]]) -> None:
+        """Deliver a scheduled batch of cancellations right here, in ``__aexit__`` (the host
+        is about to wait for those children anyway), the way ``spawn`` runs a child's first
+        step: with the host stepped aside as the current task. The scheduled callback then
+        finds nothing left to do."""
+        loop = self._loop
+        host = _current_task(loop)
+        if host is not None:
+            _leave_task(loop, host)
+        try:
+            deliver_cancellation(batch)
+        finally:
+            if host is not None:
+                _enter_task(loop, host)
 
     def _child_done(self, child: TaskHandle[Any], exc: BaseException | None) -> None:
         self._live.pop(child, None)
@@ -360,8 +378,11 @@ class TaskGroup:
         """Several children finished without error (the C driver's batch of cancellations
         reports them together)."""
         live = self._live
-        for child in children:
-            live.pop(child, None)
+        if len(children) == len(live):  # each of them is in live once: they are all of it
+            live.clear()
+        else:
+            for child in children:
+                del live[child]
         if not self._live and self._on_completed is not None and not self._on_completed.done():
             self._on_completed.set_result(None)
 
@@ -378,6 +399,11 @@ class TaskGroup:
         if et is not None and not self._aborting:
             self._abort()
         while self._live:
+            batch = self._batch
+            if batch is not None:
+                self._batch = None
+                self._deliver_now(batch)
+                continue
             self._on_completed = self._loop.create_future()
             try:
                 await self._on_completed
