@@ -41,6 +41,7 @@ outliving the child.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -254,30 +255,27 @@ def _py_deliver_cancellation(parked: list[Any]) -> None:
             raise
 
 
-try:
-    if os.environ.get("HYPHAL_PURE_PYTHON"):
-        raise ImportError("HYPHAL_PURE_PYTHON is set")
-    from hyphal._core._speedups import TaskCore as _CTaskCore  # type: ignore[attr-defined]
-    from hyphal._core._speedups import cancel_children as _c_cancel_children
-    from hyphal._core._speedups import deliver_cancellation as _c_deliver_cancellation
-    from hyphal._core._speedups import setup_tasks as _setup_tasks
-    from hyphal._core._speedups import task_counts as _c_task_counts
-except ImportError:  # not compiled here: the pure-Python driver takes over
-    _CTaskCore = None
+_speedups: Any = None
+if not os.environ.get("HYPHAL_PURE_PYTHON"):
+    try:
+        _speedups = importlib.import_module("hyphal._core._speedups")
+    except ImportError:  # not compiled here: the pure-Python driver takes over
+        pass
 
-if TYPE_CHECKING or _CTaskCore is None:
+if TYPE_CHECKING or _speedups is None:
     TaskCore = _PyTaskCore
     cancel_children = _py_cancel_children
     deliver_cancellation = _py_deliver_cancellation
 else:
-    _setup_tasks(_CancelledError, _enter_task, _leave_task, asyncio.Future,
-                 # the C helpers of asyncio work on this dict; use it directly if they do
-                 getattr(asyncio.tasks, "_current_tasks", None)
-                 if type(_enter_task).__name__ == "builtin_function_or_method" else None)
-    set_task_counts(_c_task_counts)
-    TaskCore = _CTaskCore
-    cancel_children = _c_cancel_children
-    deliver_cancellation = _c_deliver_cancellation
+    _speedups.setup_tasks(
+        _CancelledError, _enter_task, _leave_task, asyncio.Future,
+        # asyncio's C helpers keep the current tasks in this dict: the driver uses it directly
+        getattr(asyncio.tasks, "_current_tasks", None)
+        if type(_enter_task).__name__ == "builtin_function_or_method" else None)
+    set_task_counts(_speedups.task_counts)
+    TaskCore = _speedups.TaskCore
+    cancel_children = _speedups.cancel_children
+    deliver_cancellation = _speedups.deliver_cancellation
 
 SPEEDUPS = TaskCore is not _PyTaskCore
 """True when the C task driver is in use."""

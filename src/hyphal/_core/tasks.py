@@ -32,7 +32,6 @@ from typing import Any, Generic, TypeVar, cast
 
 from hyphal._core.stats import counters
 from hyphal._core.taskcore import CANCELLED as _CANCELLED
-from hyphal._core.taskcore import FAILED as _FAILED
 from hyphal._core.taskcore import FINISHED as _FINISHED
 from hyphal._core.taskcore import PENDING as _PENDING
 from hyphal._core.taskcore import TaskCore, cancel_children, deliver_cancellation
@@ -226,8 +225,8 @@ class TaskGroup:
       returns (see the module docs), so a child that needs no I/O is finished on return.
     """
 
-    __slots__ = ("_aborting", "_base_error", "_batch", "_cancel_called", "_entry_cancelling", "_errors",
-                 "_exiting", "_host", "_host_cancel_requested",
+    __slots__ = ("_aborting", "_base_error", "_batch", "_cancel_called", "_entry_cancelling",
+                 "_errors", "_exiting", "_host", "_host_cancel_requested",
                  "_live", "_loop", "_name", "_on_completed", "_state")
 
     def __init__(self, *, name: str | None = None) -> None:
@@ -291,12 +290,13 @@ class TaskGroup:
                 ) from None
             raise
         counters.tasks_spawned += 1
-        handle: TaskHandle[T] = TaskHandle(self, name)
         if self._aborting:  # the group is being torn down: the child never starts
             if hasattr(coro, "close"):
                 coro.close()
-            handle._complete(_CANCELLED, None, None)
-            return handle
+            stillborn: TaskHandle[T] = TaskHandle(None, name)  # never among the live ones
+            stillborn._complete(_CANCELLED, None, None)
+            return stillborn
+        handle: TaskHandle[T] = TaskHandle(self, name)
         if type(coro) is not types.CoroutineType and not asyncio.iscoroutine(coro):
             if not inspect.isawaitable(coro):
                 raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
@@ -376,7 +376,8 @@ class TaskGroup:
 
     def _children_done(self, children: list[TaskHandle[Any]]) -> None:
         """Several children finished without error (the C driver's batch of cancellations
-        reports them together)."""
+        reports them together). Each of them is in ``_live`` exactly once (spawned into
+        this group, and a child reports its completion once)."""
         live = self._live
         if len(children) == len(live):  # each of them is in live once: they are all of it
             live.clear()
