@@ -1,5 +1,5 @@
 /*
- * hyphal._core._speedups: the channel fast paths in C.
+ * hyphal._core._speedups: the channel fast paths and the task driver in C.
  *
  * Theory of operation
  * -------------------
@@ -15,6 +15,11 @@
  *
  * `Ready` is what recv() returns on its fast path: an awaitable that completes at once with
  * the item, through the am_send slot (no exception, no coroutine frame).
+ *
+ * `TaskCore` is the base class of hyphal.TaskHandle: the task driver that steps a child's
+ * coroutine and parks it on the futures it awaits, and `cancel_children` /
+ * `deliver_cancellation` cancel a whole group of parked children in one loop callback. The
+ * theory of operation, and the pure-Python twin the test suite also runs, are in taskcore.py.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1233,15 +1238,6 @@ TC_start(TaskCore *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-TC_step(TaskCore *self, PyObject *exc)
-{
-    if (task_step(self, exc) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *
 TC_complete(TaskCore *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyLong_Check(args[0])) {
@@ -1327,7 +1323,6 @@ static PyMethodDef TC_methods[] = {
     {"uncancel", (PyCFunction)TC_uncancel, METH_NOARGS, NULL},
     {"get_coro", (PyCFunction)TC_get_coro, METH_NOARGS, NULL},
     {"_start", (PyCFunction)(void (*)(void))TC_start, METH_FASTCALL, NULL},
-    {"_step", (PyCFunction)TC_step, METH_O, NULL},
     {"_wakeup", (PyCFunction)TC_wakeup, METH_O, NULL},
     {"_complete", (PyCFunction)(void (*)(void))TC_complete, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

@@ -14,8 +14,8 @@ loop's current task, and looks at what it yielded:
 - anything else: a ``RuntimeError`` is thrown into the coroutine on the next iteration.
 
 ``_step`` runs in the child's ``contextvars.Context``: callbacks are registered with
-``context=``, and the two direct callers (``TaskGroup.spawn``'s eager first step and
-:func:`cancel_children`'s batch) enter it themselves.
+``context=``, and the two direct callers (``_start``, ``TaskGroup.spawn``'s eager first step,
+and :func:`deliver_cancellation`) enter it themselves.
 
 Cancellation follows ``asyncio.Task``: ``cancel()`` counts the request, cancels the awaited
 future if there is one (its completion wakes the child, which then sees ``CancelledError``),
@@ -25,15 +25,23 @@ the running step. ``cancelling``/``uncancel``/``_must_cancel``/``_fut_waiter``/`
 are the ``asyncio.Task`` surface that cancel scopes, ``asyncio.timeout`` and anyio use.
 
 :func:`cancel_children` is the group-wide cancellation: it counts a request on every pending
-child and sets ``_must_cancel``, then schedules ONE callback that, for each child still
-parked, takes back its wake-up callback from the awaited future, cancels that future and
-steps the child at once (throwing ``CancelledError`` into it). A child whose future already
-completed has its wake-up scheduled and sees ``_must_cancel`` there; a child whose awaited
-object does not finish when cancelled (an ``asyncio.Task``) keeps waiting for it, as under
-asyncio. So cancelling N parked children costs one loop iteration instead of 2N callbacks.
+child and sets ``_must_cancel``, then schedules ONE callback (:func:`deliver_cancellation`)
+that, for each child still parked, takes back its wake-up callback from the awaited future,
+cancels that future and steps the child at once (throwing ``CancelledError`` into it). A child
+whose future already completed has its wake-up scheduled and sees ``_must_cancel`` there; a
+child whose awaited object does not finish when cancelled (an ``asyncio.Task``, a ``gather``)
+keeps waiting for it, as under asyncio. So cancelling N parked children costs one loop
+iteration instead of 2N callbacks. The group hands the children over newest first (timers are
+usually armed in spawn order, and the loop's timer heap removes the newest cheapest), and when
+its host reaches ``__aexit__`` while the batch is still scheduled it delivers it there, in place
+-- as ``spawn`` runs a first step eagerly -- so the scheduled callback finds nothing left to do.
+Delivering a batch twice is harmless: done, re-parked and already-woken children are skipped.
 
 Completion (``_complete``) records the outcome, wakes whoever awaits the handle and tells the
-group (``_child_done``). A cancelled child stores no exception object: ``result()`` makes a
+group (``_child_done``; the C driver reports the children a batch finished without error in one
+``_children_done`` call, and counts completions itself, see :func:`stats.set_task_counts`).
+The C core is its own wake-up callback (calling it steps the child), which saves a bound
+method per child. A cancelled child stores no exception object: ``result()`` makes a
 fresh ``CancelledError`` (as ``asyncio.Future`` does), which keeps finished frames from
 outliving the child.
 """
