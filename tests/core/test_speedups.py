@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyphal._core import channel
+from hyphal._core import channel, taskcore
 
 speedups = pytest.mark.skipif(not channel.SPEEDUPS, reason="C fast paths not in use")
 
@@ -21,6 +21,7 @@ speedups = pytest.mark.skipif(not channel.SPEEDUPS, reason="C fast paths not in 
                     reason="pure Python asked for, or no compiler expected")
 def test_c_fast_paths_were_built() -> None:
     assert channel.SPEEDUPS, "the install did not compile hyphal._core._speedups"
+    assert taskcore.SPEEDUPS, "the C task driver is not in use"
 
 
 @speedups
@@ -76,7 +77,9 @@ def test_core_suite_passes_on_the_pure_python_fast_paths() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "HYPHAL_PURE_PYTHON": "1"}
     tests = ["tests/core/test_channel.py", "tests/core/test_channel_properties.py",
-             "tests/core/test_select.py", "tests/core/test_stress.py"]
+             "tests/core/test_select.py", "tests/core/test_stress.py",
+             "tests/core/test_tasks.py", "tests/core/test_cancel.py",
+             "tests/core/test_task_driver.py"]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x",
                            *tests], cwd=root, env=env, capture_output=True, text=True,
                           timeout=110)

@@ -8,10 +8,11 @@ object, and channels count on themselves. :func:`statistics` sums live channels 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["RuntimeStatistics", "counters", "register_channel", "statistics"]
+__all__ = ["RuntimeStatistics", "counters", "register_channel", "set_task_counts", "statistics"]
 
 
 class _Counters:
@@ -38,6 +39,15 @@ class _Counters:
 
 
 counters = _Counters()
+
+_task_counts: Callable[[], tuple[int, int, int]] | None = None
+
+
+def set_task_counts(source: Callable[[], tuple[int, int, int]]) -> None:
+    """Add a source of (finished, failed, cancelled) task counts (the C task driver counts
+    on its own, without touching ``counters``)."""
+    global _task_counts
+    _task_counts = source
 
 
 class _CountsItems(Protocol):
@@ -83,13 +93,16 @@ def statistics() -> RuntimeStatistics:
     """Return a snapshot of runtime-wide counters (tasks, cancellations, channel traffic)."""
     live = list(_live_channels)
     c = counters
-    done = c.tasks_finished + c.tasks_failed + c.tasks_cancelled
+    finished, failed, cancelled = c.tasks_finished, c.tasks_failed, c.tasks_cancelled
+    if _task_counts is not None:
+        more = _task_counts()
+        finished, failed, cancelled = finished + more[0], failed + more[1], cancelled + more[2]
     return RuntimeStatistics(
         tasks_spawned=c.tasks_spawned,
-        tasks_running=c.tasks_spawned - done,
-        tasks_finished=c.tasks_finished,
-        tasks_failed=c.tasks_failed,
-        tasks_cancelled=c.tasks_cancelled,
+        tasks_running=c.tasks_spawned - finished - failed - cancelled,
+        tasks_finished=finished,
+        tasks_failed=failed,
+        tasks_cancelled=cancelled,
         cancellations=c.cancellations,
         channels_live=len(live),
         messages_sent=c.channel_items_sent + sum(s.items_sent for s in live),

@@ -8,15 +8,13 @@ in a copy of the caller's context, with the new handle installed as the loop's c
 child that finishes without ever suspending -- the common case for small work -- costs no
 ``asyncio.Task`` and no loop iteration: its handle is complete when ``spawn`` returns.
 
-A child that does suspend is handed to a real ``asyncio.Task``, which drives a small generator
-(:func:`resume_as`): it re-yields the future the child was waiting on, and runs each later step
-of the child with the *handle* installed as the current task again. So the child sees one
-current task for its whole life -- libraries that remember the task they were entered in
-(anyio's cancel scopes, which httpx uses) find the same object when they exit. The handle
-forwards ``cancel``/``cancelling``/``uncancel`` and the ``_must_cancel``/``_fut_waiter``
-attributes to the driving task. The generator is primed before the task sees it, so a
-cancellation that arrives before the task's first step is forwarded into the child instead of
-being lost.
+A child that does suspend is then driven by its handle itself (see
+:mod:`hyphal._core.taskcore`, with a C twin): each later step runs with the *handle* as the
+current task, so the child sees one current task for its whole life -- libraries that
+remember the task they were entered in (anyio's cancel scopes, which httpx uses) find the same
+object when they exit. The handle has the ``asyncio.Task`` surface those libraries use
+(``cancel``/``cancelling``/``uncancel``/``_must_cancel``/``_fut_waiter``/``get_coro``).
+Cancelling the group cancels every parked child in one loop callback.
 
 Failure semantics follow ``asyncio.TaskGroup``: the first child error cancels the siblings and
 the body; when every child has finished, ``__aexit__`` raises an ``ExceptionGroup`` holding all
@@ -33,19 +31,21 @@ from contextvars import copy_context
 from typing import Any, Generic, TypeVar, cast
 
 from hyphal._core.stats import counters
+from hyphal._core.taskcore import CANCELLED as _CANCELLED
+from hyphal._core.taskcore import FINISHED as _FINISHED
+from hyphal._core.taskcore import PENDING as _PENDING
+from hyphal._core.taskcore import TaskCore, cancel_children, deliver_cancellation
 
 # asyncio's own bookkeeping of "the current task": private, but stable from 3.11 through 3.14
 # (3.12's eager tasks rely on the same pair). Typed loosely: we install TaskHandles too.
 _enter_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._enter_task
 _leave_task: Callable[[asyncio.AbstractEventLoop, Any], None] = asyncio.tasks._leave_task
 
-__all__ = ["TaskGroup", "TaskHandle", "resume", "resume_as"]
+__all__ = ["TaskGroup", "TaskHandle", "TaskStandIn", "resume", "resume_as"]
 
 T = TypeVar("T")
 _current_task = asyncio.current_task
 _CancelledError = asyncio.CancelledError
-
-_PENDING, _FINISHED, _FAILED, _CANCELLED = range(4)
 
 
 @types.coroutine
@@ -68,9 +68,9 @@ def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, 
 
 
 @types.coroutine
-def resume_as(handle: TaskHandle[Any], loop: asyncio.AbstractEventLoop,
+def resume_as(handle: TaskStandIn, loop: asyncio.AbstractEventLoop,
               coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
-    """Continue a coroutine whose first step ran eagerly as ``handle`` and yielded
+    """Continue a coroutine whose first step ran eagerly with ``handle`` current and yielded
     ``pending``; every later step runs with ``handle`` as the current task again.
 
     Prime it (``next(gen)``) before a task drives it: a cancellation thrown in before the
@@ -106,7 +106,7 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-class TaskHandle(Generic[T]):
+class TaskHandle(TaskCore, Generic[T]):
     """A child spawned into a :class:`TaskGroup`. ``await handle`` gives its result.
 
     Awaiting a handle does not tie the awaiter to the child: cancelling the awaiter leaves the
@@ -114,75 +114,25 @@ class TaskHandle(Generic[T]):
     ``CancelledError`` if it was cancelled.
     """
 
-    __slots__ = ("__weakref__", "_cancel_pending", "_cancels", "_exc", "_group", "_result",
-                 "_state", "_task", "_waiters", "name")
-
-    def __init__(self, group: TaskGroup | None, name: str | None) -> None:
-        self._group = group
-        self._state = _PENDING
-        self._result: Any = None
-        self._exc: BaseException | None = None
-        self._task: asyncio.Task[Any] | None = None
-        self._waiters: list[asyncio.Future[None]] | None = None
-        self._cancels = 0
-        self._cancel_pending = False
-        self.name = name
+    __slots__ = ("__weakref__",)
 
     def __repr__(self) -> str:
         state = ("pending", "finished", "failed", "cancelled")[self._state]
         return f"<TaskHandle {self.name or hex(id(self))} {state}>"
 
-    # -- asyncio.Task-compatible surface (cancel scopes and asyncio.timeout use it) -------------
-
     def get_name(self) -> str:
         return self.name or repr(self)
-
-    def done(self) -> bool:
-        return self._state != _PENDING
-
-    def cancelled(self) -> bool:
-        return self._state == _CANCELLED
-
-    def cancel(self, msg: object | None = None) -> bool:
-        """Request cancellation; returns False if the child has already finished."""
-        if self._state != _PENDING:
-            return False
-        if self._task is not None:
-            return self._task.cancel(msg)
-        self._cancels += 1
-        self._cancel_pending = True
-        return True
-
-    @property
-    def _must_cancel(self) -> bool:  # read by anyio's cancel scopes, like asyncio.Task's
-        task: Any = self._task
-        return task._must_cancel if task is not None else self._cancel_pending
-
-    @property
-    def _fut_waiter(self) -> Any:  # likewise
-        task: Any = self._task
-        return task._fut_waiter if task is not None else None
-
-    def get_coro(self) -> Any:
-        return self._task.get_coro() if self._task is not None else None
-
-    def cancelling(self) -> int:
-        return self._task.cancelling() if self._task is not None else self._cancels
-
-    def uncancel(self) -> int:
-        if self._task is not None:
-            return self._task.uncancel()
-        if self._cancels > 0:
-            self._cancels -= 1
-        return self._cancels
 
     def result(self) -> T:
         """The child's return value; raises its exception, ``CancelledError``, or
         ``asyncio.InvalidStateError`` if it is still running."""
-        if self._state == _FINISHED:
+        state = self._state
+        if state == _FINISHED:
             return cast(T, self._result)
-        if self._state == _PENDING:
+        if state == _PENDING:
             raise asyncio.InvalidStateError(f"{self!r} has not finished; await it instead")
+        if state == _CANCELLED:
+            raise _CancelledError()
         assert self._exc is not None
         raise self._exc
 
@@ -190,8 +140,7 @@ class TaskHandle(Generic[T]):
         if self._state == _PENDING:
             raise asyncio.InvalidStateError(f"{self!r} has not finished; await it instead")
         if self._state == _CANCELLED:
-            assert self._exc is not None
-            raise self._exc
+            raise _CancelledError()
         return self._exc
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -207,39 +156,54 @@ class TaskHandle(Generic[T]):
                     self._waiters.remove(fut)
         return self.result()
 
-    # -- completion -------------------------------------------------------------------------
 
-    def _complete(self, state: int, result: Any, exc: BaseException | None) -> None:
-        self._state = state
-        self._result = result
-        self._exc = exc
-        if state == _FINISHED:
-            counters.tasks_finished += 1
-        elif state == _FAILED:
-            counters.tasks_failed += 1
-        else:
-            counters.tasks_cancelled += 1
-        waiters = self._waiters
-        if waiters:
-            self._waiters = None
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
-        group = self._group
-        if group is not None:
-            group._child_done(self, exc if state == _FAILED else None)
+class TaskStandIn:
+    """The current task while code runs eagerly outside a group (the HTTP server's async
+    handlers): once the code suspends, an ``asyncio.Task`` driving :func:`resume_as` takes
+    over (``_task``), and the stand-in forwards the ``asyncio.Task`` surface to it."""
 
-    def _on_task_done(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
-            # a fresh exception: raising task.result() here would tie this frame, the handle
-            # and the traceback into a reference cycle per cancelled child (garbage for the GC)
-            self._complete(_CANCELLED, None, _CancelledError())
-            return
-        error = task.exception()
-        if error is None:
-            self._complete(_FINISHED, task.result(), None)
-        else:
-            self._complete(_FAILED, None, error)
+    __slots__ = ("__weakref__", "_cancel_pending", "_cancels", "_task")
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Any] | None = None
+        self._cancels = 0
+        self._cancel_pending = False
+
+    def get_name(self) -> str:
+        return repr(self)
+
+    def done(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    def cancel(self, msg: object | None = None) -> bool:
+        if self._task is not None:
+            return self._task.cancel(msg)
+        self._cancels += 1
+        self._cancel_pending = True
+        return True
+
+    @property
+    def _must_cancel(self) -> bool:
+        task: Any = self._task
+        return task._must_cancel if task is not None else self._cancel_pending
+
+    @property
+    def _fut_waiter(self) -> Any:
+        task: Any = self._task
+        return task._fut_waiter if task is not None else None
+
+    def get_coro(self) -> Any:
+        return self._task.get_coro() if self._task is not None else None
+
+    def cancelling(self) -> int:
+        return self._task.cancelling() if self._task is not None else self._cancels
+
+    def uncancel(self) -> int:
+        if self._task is not None:
+            return self._task.uncancel()
+        if self._cancels > 0:
+            self._cancels -= 1
+        return self._cancels
 
 
 class TaskGroup:
@@ -261,17 +225,20 @@ class TaskGroup:
       returns (see the module docs), so a child that needs no I/O is finished on return.
     """
 
-    __slots__ = ("_aborting", "_base_error", "_cancel_called", "_entry_cancelling", "_errors",
-                 "_exiting", "_host", "_host_cancel_requested",
+    __slots__ = ("_aborting", "_base_error", "_batch", "_cancel_called", "_entry_cancelling",
+                 "_errors", "_exiting", "_host", "_host_cancel_requested",
                  "_live", "_loop", "_name", "_on_completed", "_state")
 
     def __init__(self, *, name: str | None = None) -> None:
         self._name = name
         self._state = 0  # 0 new, 1 entered, 2 exited
-        self._live: set[TaskHandle[Any]] = set()
+        # a dict for its order: cancelling children in spawn order removes their timers from
+        # the loop's heap in the order they were added, which is markedly cheaper
+        self._live: dict[TaskHandle[Any], None] = {}
         self._errors: list[BaseException] = []
         self._base_error: BaseException | None = None
         self._aborting = False
+        self._batch: list[TaskHandle[Any]] | None = None
         self._exiting = False
         self._cancel_called = False
         self._host_cancel_requested = False
@@ -323,48 +290,27 @@ class TaskGroup:
                 ) from None
             raise
         counters.tasks_spawned += 1
-        handle: TaskHandle[T] = TaskHandle(self, name)
         if self._aborting:  # the group is being torn down: the child never starts
             if hasattr(coro, "close"):
                 coro.close()
-            handle._complete(_CANCELLED, None, _CancelledError())
-            return handle
+            stillborn: TaskHandle[T] = TaskHandle(None, name)  # never among the live ones
+            stillborn._complete(_CANCELLED, None, None)
+            return stillborn
+        handle: TaskHandle[T] = TaskHandle(self, name)
         if type(coro) is not types.CoroutineType and not asyncio.iscoroutine(coro):
             if not inspect.isawaitable(coro):
                 raise TypeError(f"spawn() needs an async function; {fn!r} returned {coro!r}")
             coro = _await(coro)  # e.g. Channel.send, which returns a Future on its fast path
         loop = self._loop
-        ctx = copy_context()
+        self._live[handle] = None
         parent = _current_task(loop)
         if parent is not None:
             _leave_task(loop, parent)
-        _enter_task(loop, handle)
         try:
-            pending = ctx.run(coro.send, None)
-        except StopIteration as stop:
-            handle._complete(_FINISHED, stop.value, None)
-            return handle
-        except _CancelledError as exc:
-            handle._complete(_CANCELLED, None, exc)
-            return handle
-        except (Exception, KeyboardInterrupt, SystemExit) as exc:
-            handle._complete(_FAILED, None, exc)
-            return handle
+            handle._start(coro, copy_context(), loop)
         finally:
-            _leave_task(loop, handle)
             if parent is not None:
                 _enter_task(loop, parent)
-        driver = resume_as(handle, loop, coro, pending)
-        driver.send(None)  # prime: a cancellation before the first step is forwarded
-        task = loop.create_task(driver, name=name, context=ctx)
-        handle._task = task
-        if handle._cancel_pending:
-            for _ in range(max(handle._cancels, 1)):
-                task.cancel()
-            if handle._cancels == 0:
-                task.uncancel()
-        self._live.add(handle)
-        task.add_done_callback(handle._on_task_done)
         return handle
 
     # -- cancellation and failure -----------------------------------------------------------
@@ -395,12 +341,28 @@ class TaskGroup:
             self._host.cancel()
 
     def _abort(self) -> None:
+        # Newest first: children usually armed their timers in spawn order, and the loop's
+        # timer heap removes the most recent ones cheapest.
         self._aborting = True
-        for child in list(self._live):
-            child.cancel()
+        self._batch = cancel_children(reversed(self._live), self._loop)
+
+    def _deliver_now(self, batch: list[TaskHandle[Any]]) -> None:
+        """Deliver a scheduled batch of cancellations right here, in ``__aexit__`` (the host
+        is about to wait for those children anyway), the way ``spawn`` runs a child's first
+        step: with the host stepped aside as the current task. The scheduled callback then
+        finds nothing left to do."""
+        loop = self._loop
+        host = _current_task(loop)
+        if host is not None:
+            _leave_task(loop, host)
+        try:
+            deliver_cancellation(batch)
+        finally:
+            if host is not None:
+                _enter_task(loop, host)
 
     def _child_done(self, child: TaskHandle[Any], exc: BaseException | None) -> None:
-        self._live.discard(child)
+        self._live.pop(child, None)
         if exc is not None:
             self._errors.append(exc)
             if not isinstance(exc, Exception) and self._base_error is None:
@@ -409,6 +371,19 @@ class TaskGroup:
                 self._abort()
                 if self._state == 1 and not self._exiting:
                     self._cancel_host()
+        if not self._live and self._on_completed is not None and not self._on_completed.done():
+            self._on_completed.set_result(None)
+
+    def _children_done(self, children: list[TaskHandle[Any]]) -> None:
+        """Several children finished without error (the C driver's batch of cancellations
+        reports them together). Each of them is in ``_live`` exactly once (spawned into
+        this group, and a child reports its completion once)."""
+        live = self._live
+        if len(children) == len(live):  # each of them is in live once: they are all of it
+            live.clear()
+        else:
+            for child in children:
+                del live[child]
         if not self._live and self._on_completed is not None and not self._on_completed.done():
             self._on_completed.set_result(None)
 
@@ -425,6 +400,11 @@ class TaskGroup:
         if et is not None and not self._aborting:
             self._abort()
         while self._live:
+            batch = self._batch
+            if batch is not None:
+                self._batch = None
+                self._deliver_now(batch)
+                continue
             self._on_completed = self._loop.create_future()
             try:
                 await self._on_completed

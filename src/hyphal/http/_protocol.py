@@ -38,7 +38,7 @@ from http import HTTPStatus
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
-from hyphal._core.tasks import TaskHandle, _enter_task, _leave_task, resume_as
+from hyphal._core.tasks import TaskStandIn, _enter_task, _leave_task, resume_as
 from hyphal.http._handlers import ContextBroken, HandlerContext
 from hyphal.http._native import speedups
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
@@ -152,7 +152,7 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._handle: TaskHandle[Any] | None = None
+        self._handle: TaskStandIn | None = None
         # fixed for the server's life: read once here rather than per request
         self._free = state.pool._free
         self._release = state.pool.release
@@ -340,14 +340,14 @@ class HttpProtocol(asyncio.Protocol):
                          coro: Coroutine[Any, Any, Any], start: int) -> Response | None:
         """Run an async handler's first step right here, as the core's eager ``spawn`` does:
         a handler that never suspends (no I/O) costs no task and no loop iteration. A
-        :class:`~hyphal._core.tasks.TaskHandle` stands in as the current task, so timeouts and
+        :class:`~hyphal._core.tasks.TaskStandIn` is the current task, so timeouts and
         cancel scopes opened in that step work; once the handler suspends, a task continues it
         (under the handler timeout) and the handle forwards to that task. A handle that nothing
         kept once the handler finished serves the connection's next such request too."""
         loop = self._loop
         handle = self._handle
         if handle is None:
-            handle = TaskHandle(None, None)
+            handle = TaskStandIn()
         else:
             self._handle = None
         context = copy_context()
