@@ -175,6 +175,9 @@ class TaskStandIn:
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 
+    def cancelled(self) -> bool:
+        return self._task is not None and self._task.cancelled()
+
     def cancel(self, msg: object | None = None) -> bool:
         if self._task is not None:
             return self._task.cancel(msg)
