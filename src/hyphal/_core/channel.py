@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import os
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Iterable
@@ -39,15 +38,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hyphal._core.errors import ClosedResourceError, EndOfChannel, WouldBlock
+from hyphal._core.native import load_speedups
 from hyphal._core.spill import SpillQueue
 from hyphal._core.stats import register_channel, retire_channel
 
-try:
-    if os.environ.get("HYPHAL_PURE_PYTHON"):
-        raise ImportError("HYPHAL_PURE_PYTHON is set")
-    from hyphal._core import _speedups  # type: ignore[attr-defined]
-except ImportError:  # not compiled here: the pure-Python fast paths take over
-    _speedups = None
+_speedups: Any = load_speedups("hyphal._core")  # None: the pure-Python fast paths take over
 
 __all__ = [
     "DELIVERED_NOTE",

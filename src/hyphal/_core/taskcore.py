@@ -49,11 +49,10 @@ outliving the child.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from hyphal._core.native import load_speedups
 from hyphal._core.stats import counters, set_task_counts
 
 __all__ = ["CANCELLED", "FAILED", "FINISHED", "PENDING", "SPEEDUPS", "TaskCore", "cancel_children",
@@ -263,12 +262,7 @@ def _py_deliver_cancellation(parked: list[Any]) -> None:
             raise
 
 
-_speedups: Any = None
-if not os.environ.get("HYPHAL_PURE_PYTHON"):
-    try:
-        _speedups = importlib.import_module("hyphal._core._speedups")
-    except ImportError:  # not compiled here: the pure-Python driver takes over
-        pass
+_speedups: Any = load_speedups("hyphal._core")  # None: the pure-Python driver takes over
 
 if TYPE_CHECKING or _speedups is None:
     TaskCore = _PyTaskCore

@@ -37,12 +37,12 @@ Five small objects carry every message:
 from __future__ import annotations
 
 import asyncio
-import os
 import types
 from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from hyphal._core.native import load_speedups
 from hyphal.actors.stats import LatencyRecorder
 
 __all__ = ["FAIRNESS_BATCH", "NOT_STARTED", "SPEEDUPS", "YIELD", "Ask", "CellCore", "Drain",
@@ -212,13 +212,8 @@ class _PyDrain:
         self.index += 1
 
 
-_speedups: Any = None
+_speedups: Any = load_speedups("hyphal.actors")
 """The compiled ``hyphal.actors._speedups`` module, or None (pure Python)."""
-if not os.environ.get("HYPHAL_PURE_PYTHON"):
-    try:
-        from hyphal.actors import _speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:
-        _speedups = None
 
 if TYPE_CHECKING or _speedups is None:
     Ask = _PyAsk

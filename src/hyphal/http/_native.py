@@ -4,14 +4,10 @@ from it, and the HTTP suite runs on both."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from hyphal._core.native import load_speedups
 
 __all__ = ["speedups"]
 
-speedups: Any = None
-if not os.environ.get("HYPHAL_PURE_PYTHON"):
-    try:
-        from hyphal.http import _speedups as speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:  # pragma: no cover - built without a compiler
-        speedups = None
+speedups: Any = load_speedups("hyphal.http")

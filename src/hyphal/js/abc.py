@@ -17,12 +17,12 @@ A context must be used from the thread that created it.
 from __future__ import annotations
 
 import functools
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from hyphal._core.native import load_speedups
 from hyphal.js.errors import JSError
 
 __all__ = ["Engine", "EngineName", "EngineStatistics", "Primitive", "c_speedups",
@@ -120,10 +120,4 @@ def create_engine(name: EngineName, *, memory_limit: int | None = None,
 def c_speedups() -> Any:
     """:mod:`hyphal.js._speedups` (the engines' hooks in C), or None where it is not built or
     ``HYPHAL_PURE_PYTHON`` is set."""
-    if os.environ.get("HYPHAL_PURE_PYTHON"):
-        return None
-    try:
-        from hyphal.js import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _speedups
+    return load_speedups("hyphal.js")

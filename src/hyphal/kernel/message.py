@@ -31,6 +31,7 @@ from time import time as _time
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from hyphal._core.native import load_speedups
 from hyphal.kernel.paths import split_path
 
 __all__ = ["Message", "current_message"]
@@ -79,13 +80,8 @@ class _PyMessageCore:
         self._root = None if parent is None else (parent._root or parent)
 
 
-_speedups: Any = None
+_speedups: Any = load_speedups("hyphal.kernel")
 """The compiled ``hyphal.kernel._speedups`` module, or None (pure Python)."""
-if not os.environ.get("HYPHAL_PURE_PYTHON"):
-    try:
-        from hyphal.kernel import _speedups  # type: ignore[attr-defined, no-redef]
-    except ImportError:
-        _speedups = None
 
 if TYPE_CHECKING or _speedups is None:
     _MessageCore = _PyMessageCore
