@@ -70,3 +70,81 @@ async def test_asgi_header_lists_and_streamed_body(tmp_path, monkeypatch):
     assert reply.headers["x-a"] == "1"
     assert reply.headers["content-length"] == "4"
     assert reply.body == b"abcd"
+
+
+LIFESPAN_APP = '''
+events = []
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if FAIL:
+                    await send({"type": "lifespan.startup.failed", "message": "no database"})
+                    return
+                scope["state"]["greeting"] = "hello from startup"
+                events.append("startup")
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                events.append("shutdown")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    events.append("request")
+    body = scope["state"]["greeting"].encode()
+    scope["state"]["greeting"] = "changed by a request"  # must not leak into the next one
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+'''
+
+
+async def test_asgi_lifespan_runs_around_serving_and_shares_its_state(tmp_path, monkeypatch):
+    (tmp_path / "lifeapp.py").write_text("FAIL = False\n" + LIFESPAN_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import lifeapp  # type: ignore[import-not-found]
+
+    lifeapp.events.clear()  # the module stays imported across the loop parametrizations
+
+    async with serving(handler="lifeapp:app", interface="asgi") as server:
+        assert lifeapp.events == ["startup"]  # before the first connection
+        for _ in range(2):
+            reply = await request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert reply.body == b"hello from startup"
+        assert lifeapp.events == ["startup", "request", "request"]
+    assert lifeapp.events == ["startup", "request", "request", "shutdown"]
+
+
+async def test_asgi_lifespan_startup_failure_stops_the_server(tmp_path, monkeypatch):
+    (tmp_path / "failapp.py").write_text("FAIL = True\n" + LIFESPAN_APP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(HandlerError, match="lifespan startup: no database"):
+        async with serving(handler="failapp:app", interface="asgi"):
+            pass
+
+
+async def test_starlette_lifespan_state_reaches_requests(tmp_path, monkeypatch):
+    pytest.importorskip("starlette")
+    (tmp_path / "starlife.py").write_text(
+        "import contextlib\n"
+        "from starlette.applications import Starlette\n"
+        "from starlette.responses import PlainTextResponse\n"
+        "from starlette.routing import Route\n"
+        "log = []\n"
+        "@contextlib.asynccontextmanager\n"
+        "async def lifespan(app):\n"
+        "    log.append('up')\n"
+        "    yield {'pool': 'warm'}\n"
+        "    log.append('down')\n"
+        "async def home(request):\n"
+        "    return PlainTextResponse(request.state.pool)\n"
+        "app = Starlette(routes=[Route('/', home)], lifespan=lifespan)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import starlife  # type: ignore[import-not-found]
+
+    starlife.log.clear()  # the module stays imported across the loop parametrizations
+
+    async with serving(handler="starlife:app", interface="asgi") as server:
+        reply = await request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert reply.body == b"warm"
+        assert starlife.log == ["up"]
+    assert starlife.log == ["up", "down"]

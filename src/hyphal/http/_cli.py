@@ -143,6 +143,9 @@ def run_server(config: ServerConfig) -> int:
 
     try:
         hyphal.run(functools.partial(server.serve, signals=True, ready=ready))
+    except HandlerError as exc:  # e.g. the ASGI app failed its lifespan startup
+        log.error("%s", exc)
+        return 2
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", config.host, config.port, exc)
         return 2

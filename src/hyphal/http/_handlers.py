@@ -57,9 +57,12 @@ class HandlerContext(Protocol):
 class LoadedHandler:
     """A handler compiled once per process: ``factory()`` makes a warm context."""
 
-    kind: str  # "python" | "js"
+    kind: str  # "python" | "js" | "asgi"
     source: str
     factory: Callable[[], HandlerContext]
+    lifespan: Any = None
+    """An object with ``async startup()`` and ``async shutdown(timeout)`` that the server runs
+    around serving (an ASGI app's lifespan), or None."""
 
 
 class PythonContext:

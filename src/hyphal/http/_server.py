@@ -103,6 +103,12 @@ class Server:
         loop = asyncio.get_running_loop()
         sock = sock if sock is not None else self._socket()
         self.port = sock.getsockname()[1]
+        if self.handler.lifespan is not None:  # the app is ready before the first request
+            try:
+                await self.handler.lifespan.startup()
+            except BaseException:
+                sock.close()
+                raise
         state = self.state
         self._server = await loop.create_server(lambda: HttpProtocol(state), sock=sock,
                                                 backlog=2048)
@@ -165,6 +171,8 @@ class Server:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        if self.handler.lifespan is not None:
+            await self.handler.lifespan.shutdown(max(timeout, 1.0))
         self.pool.close()
 
     def statistics(self) -> HandlerPoolStatistics:
