@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from hyphal.js.abc import create_engine
 from hyphal.js.runtime import load_prelude
 
@@ -35,3 +37,21 @@ def node_probe(script: str, text: str) -> Any:
         [NODE, "-e", script + "process.stdout.write(JSON.stringify(probe(JSON.parse("
          "process.argv[1]))));", text], capture_output=True, text=True, check=True, timeout=30)
     return json.loads(done.stdout)
+
+
+def probe_fixture(script: str) -> Any:
+    """A module-scoped ``probe`` fixture: ``script``'s probe on each engine in turn."""
+
+    @pytest.fixture(scope="module", params=["quickjs", "v8"])
+    def probe(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+        with engine_probe(request.param, script) as call:
+            yield call
+
+    return probe
+
+
+def assert_engine_matches_node(probe: Callable[[str], Any], script: str,
+                               batch: list[object]) -> None:
+    """The engine's answer for ``batch`` is node's."""
+    text = json.dumps(batch)
+    assert probe(text) == node_probe(script, text)

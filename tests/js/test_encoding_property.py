@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.js.node_probe import NODE, engine_probe, node_probe
+from tests.js.node_probe import NODE, assert_engine_matches_node, probe_fixture
 
 SCRIPT = """
 function probe(cases) {
@@ -27,15 +25,11 @@ cases = st.lists(st.tuples(st.text(max_size=20),
                  min_size=1, max_size=6)
 
 
-@pytest.fixture(scope="module", params=["quickjs", "v8"])
-def probe(request):  # type: ignore[no-untyped-def]
-    with engine_probe(request.param, SCRIPT) as call:
-        yield call
+probe = probe_fixture(SCRIPT)
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 @settings(max_examples=20, deadline=None)
 @given(cases)
 def test_encodings_match_node(probe, batch: list[object]) -> None:  # type: ignore[no-untyped-def]
-    text = json.dumps(batch)
-    assert probe(text) == node_probe(SCRIPT, text)
+    assert_engine_matches_node(probe, SCRIPT, batch)
