@@ -150,7 +150,6 @@ class Lifespan:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.state: dict[str, Any] = {}
-        self.supported = True
         self._task: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
@@ -195,7 +194,6 @@ class Lifespan:
             if self._started.done():
                 logger.error("the ASGI app's lifespan failed: %s", exc, exc_info=exc)
             else:  # apps without lifespan support raise on the unknown scope type
-                self.supported = False
                 logger.info("the ASGI app does not run the lifespan protocol (%s: %s); "
                             "serving without it", type(exc).__name__, exc)
         finally:
