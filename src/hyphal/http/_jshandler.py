@@ -10,8 +10,8 @@ gets 500 (memory) or 504 (time).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, cast
 
 import orjson
 
@@ -19,6 +19,7 @@ from hyphal.http._handlers import ContextBroken, HandlerError, LoadedHandler
 from hyphal.http._native import speedups
 from hyphal.http._request import Request
 from hyphal.http._response import Response, ResponseData
+from hyphal.js.handler import answer_shape
 
 __all__ = ["JSHandlerContext", "load_js_handler"]
 
@@ -42,43 +43,108 @@ class JSHandlerContext:
     into one ``name\\x01value`` string that JavaScript splits only if the handler reads
     ``request.headers``. The answer comes back as a :class:`Response`, so the server takes
     its plain-response fast path; an invalid status or header from JavaScript raises
-    (``ValueError``/``TypeError``) and the server answers 500."""
+    (``ValueError``/``TypeError``) and the server answers 500.
 
-    __slots__ = ("_call", "_ctx")
+    ``call`` is ``hyphal.http._speedups.JSCall`` where that is built: the same steps in C for
+    the common request and answer (without the engine context's own checks and ``calls``
+    count: the C object's ``ready`` flag, kept here, stands for them), calling back into the
+    methods below for everything else; :meth:`_call_py` is the whole path in Python."""
+
+    __slots__ = ("_call", "_ctx", "_fast", "call")
 
     def __init__(self, ctx: Any) -> None:
         self._ctx = ctx
         self._call = ctx.call_encoded
+        self._fast = None if speedups is None else speedups.JSCall(ctx.entry, self, Request,
+                                                                    Response)
+        self.call: Callable[[Request], Response | Awaitable[Response]] = (
+            self._call_py if self._fast is None else self._fast)
 
-    def call(self, request: Request) -> Response | Awaitable[Response]:
+    def _ready(self) -> None:
+        """Tell the C call whether the engine context takes a call (not busy, not closed)."""
+        if self._fast is not None:
+            self._fast.ready = not (self._ctx._busy or self._ctx.closed)
+
+    def _call_py(self, request: Request) -> Response | Awaitable[Response]:
         raw_url = request.raw_url
         body = request.body
         try:
             result = self._call(
-                request.method, raw_url.decode("latin-1"), request.path,
-                _dumps(request.query).decode() if b"?" in raw_url else "{}",
+                request.method, raw_url.decode("latin-1"), self._path(request),
+                self._query(request) if b"?" in raw_url else "{}",
                 _join_headers(request.raw_headers),
                 body.decode("utf-8", "replace") if body else "")
         except Exception as exc:
-            broken = _broken(exc)
-            if broken is None:
-                raise
-            raise broken from exc
+            self._ready()  # a breached limit closed the context
+            _raise_converted(exc)
+        return self._response(result)
+
+    def _response(self, result: ResponseData | Awaitable[ResponseData]
+                  ) -> Response | Awaitable[Response]:
         if type(result) is tuple:
             return _from_data(result)
-        return self._finish(result)
+        self._ready()  # busy until the answer is in
+        return self._finish(cast(Awaitable[ResponseData], result))
 
     async def _finish(self, pending: Awaitable[ResponseData]) -> Response:
         try:
             return _from_data(await pending)
         except Exception as exc:
-            broken = _broken(exc)
-            if broken is None:
-                raise
-            raise broken from exc
+            _raise_converted(exc)
+        finally:
+            self._ready()
+
+    # -- the slow paths of the C call (JSCall) -------------------------------------------------
+
+    @staticmethod
+    def _path(request: Request) -> str:
+        """The path as JavaScript text: percent-escapes that are not UTF-8 (kept as lone
+        surrogates in :attr:`Request.path`) become U+FFFD, as ``decodeURIComponent``-free
+        JavaScript servers show them."""
+        path = request.path
+        if path.isascii():
+            return path
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    @staticmethod
+    def _query(request: Request) -> str:
+        return _dumps(request.query).decode()
+
+    @staticmethod
+    def _shape(prefix: str) -> tuple[int, bytes] | None:
+        """``(status, encoded head)`` for an answer prefix whose body is text, else None."""
+        status, headers, b64 = answer_shape(prefix)
+        if b64:
+            return None
+        try:
+            response = _from_data((status, list(headers), b""))
+        except (TypeError, ValueError):
+            return None  # the Python path raises it for the request
+        return response.status, response._head
+
+    def _other(self, answer: str) -> Response | Awaitable[Response]:
+        try:
+            result = self._ctx.answered(answer)
+        except Exception as exc:
+            _raise_converted(exc)
+        return self._response(result)
+
+    def _raise(self, exc: Exception) -> NoReturn:
+        error = self._ctx.call_failed(exc)
+        self._ready()  # a breached limit closed the context
+        _raise_converted(error)
 
     def close(self) -> None:
         self._ctx.close()
+        self._ready()
+
+
+def _raise_converted(exc: Exception) -> NoReturn:
+    """Raise ``exc``, or the pool's :class:`ContextBroken` for a breached limit."""
+    broken = _broken(exc)
+    if broken is None:
+        raise exc
+    raise broken from exc
 
 
 def _broken(exc: Exception) -> ContextBroken | None:

@@ -690,6 +690,310 @@ step_as(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return pair;
 }
 
+/* -- JSCall --------------------------------------------------------------------------------- */
+
+/* A JavaScript handler context's `call(request)` (see _jshandler.py): the request goes to the
+ * engine's __hyphal_handle in its wire form and the common answer -- "R", a response prefix
+ * (base64 flag, status, headers), \x02, a text body -- comes back as a `Response` without a
+ * Python frame. The head of each distinct prefix is computed once by `host._shape(prefix)`
+ * ((status, encoded head), or None: not for this path) and kept in `shapes`; the last one
+ * used is compared first, without hashing (a handler mostly answers with one shape). Anything
+ * else goes back to the host's Python methods: a request that is not a plain `Request` or a
+ * context the host marked not `ready` (busy with an async call, or closed: `_call_py`, which
+ * raises the right error), a path not yet decoded or not ASCII (`_path`), a query string
+ * (`_query`), output to drain or a promise (`_other`),
+ * an engine error (`_raise`). `calls` counts the calls made here. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *handle;  /* (method, url, path, query, headers, body) -> answer str */
+    PyObject *host;    /* the JSHandlerContext: the slow paths */
+    PyObject *shapes;  /* dict: answer prefix -> (status, head) or None */
+    PyObject *last_prefix;  /* the prefix used last, and its (status, head) */
+    PyObject *last_shape;
+    int ready;
+    long long calls;
+    PyTypeObject *request_type;
+    PyTypeObject *response_type;
+    Py_ssize_t request_offsets[N_FIELDS];
+    Py_ssize_t response_offsets[N_RESPONSE_FIELDS];
+} JSCall;
+
+static PyObject *s_path, *s_call_py, *s_query, *s_shape, *s_other, *s_raise, *empty_str,
+    *empty_query;
+
+#define MAX_SHAPES 1024
+
+static PyObject *JSCall_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                   PyObject *kwnames);
+
+static PyObject *
+JSCall_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"handle", "host", "request_type", "response_type", NULL};
+    PyObject *handle, *host, *request_type, *response_type;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!O!", kwlist, &handle, &host,
+                                     &PyType_Type, &request_type, &PyType_Type, &response_type))
+        return NULL;
+    JSCall *self = (JSCall *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = JSCall_vectorcall;
+    if (slot_offsets((PyTypeObject *)request_type, field_names, N_FIELDS,
+                     self->request_offsets) < 0
+            || slot_offsets((PyTypeObject *)response_type, response_fields, N_RESPONSE_FIELDS,
+                            self->response_offsets) < 0
+            || (self->shapes = PyDict_New()) == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->handle = Py_NewRef(handle);
+    self->ready = 1;
+    self->host = Py_NewRef(host);
+    self->request_type = (PyTypeObject *)Py_NewRef(request_type);
+    self->response_type = (PyTypeObject *)Py_NewRef(response_type);
+    return (PyObject *)self;
+}
+
+static int
+JSCall_traverse(JSCall *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->handle);
+    Py_VISIT(self->host);
+    Py_VISIT(self->shapes);
+    Py_VISIT(self->last_prefix);
+    Py_VISIT(self->last_shape);
+    Py_VISIT(self->request_type);
+    Py_VISIT(self->response_type);
+    return 0;
+}
+
+static int
+JSCall_clear(JSCall *self)
+{
+    Py_CLEAR(self->handle);
+    Py_CLEAR(self->host);
+    Py_CLEAR(self->shapes);
+    Py_CLEAR(self->last_prefix);
+    Py_CLEAR(self->last_shape);
+    Py_CLEAR(self->request_type);
+    Py_CLEAR(self->response_type);
+    return 0;
+}
+
+static void
+JSCall_dealloc(JSCall *self)
+{
+    PyObject_GC_UnTrack(self);
+    JSCall_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The answer's (status, head) when it is the common "R" answer, else NULL (no exception);
+   *body_start is the index after the \x02. -1 on an error. */
+static int
+answer_shape(JSCall *self, PyObject *answer, PyObject **shape, Py_ssize_t *body_start)
+{
+    *shape = NULL;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(answer);
+    if (length < 1 || PyUnicode_READ_CHAR(answer, 0) != 'R')
+        return 0;
+    Py_ssize_t split = PyUnicode_FindChar(answer, 2, 1, length, 1);
+    if (split < 0)
+        return split == -1 ? 0 : -1;
+    PyObject *last = self->last_prefix;
+    if (last != NULL && PyUnicode_GET_LENGTH(last) == split
+            && PyUnicode_KIND(last) == PyUnicode_KIND(answer)
+            && memcmp(PyUnicode_DATA(last), PyUnicode_DATA(answer),
+                      (size_t)split * PyUnicode_KIND(answer)) == 0) {
+        *shape = Py_NewRef(self->last_shape);
+        *body_start = split + 1;
+        return 0;
+    }
+    PyObject *prefix = PyUnicode_Substring(answer, 0, split);
+    if (prefix == NULL)
+        return -1;
+    PyObject *found = PyDict_GetItemWithError(self->shapes, prefix);  /* borrowed */
+    if (found != NULL) {
+        Py_INCREF(found);
+    } else if (PyErr_Occurred()) {
+        Py_DECREF(prefix);
+        return -1;
+    } else {
+        found = PyObject_CallMethodOneArg(self->host, s_shape, prefix);
+        if (found == NULL
+                || (found != Py_None && (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) != 2
+                                         || !PyLong_CheckExact(PyTuple_GET_ITEM(found, 0))
+                                         || !PyBytes_CheckExact(PyTuple_GET_ITEM(found, 1))))) {
+            if (found != NULL)
+                PyErr_SetString(PyExc_TypeError, "_shape() must give (status, head) or None");
+            Py_XDECREF(found);
+            Py_DECREF(prefix);
+            return -1;
+        }
+        if (PyDict_GET_SIZE(self->shapes) < MAX_SHAPES
+                && PyDict_SetItem(self->shapes, prefix, found) < 0) {
+            Py_DECREF(found);
+            Py_DECREF(prefix);
+            return -1;
+        }
+    }
+    if (found == Py_None) {
+        Py_DECREF(prefix);
+        Py_DECREF(found);
+        return 0;
+    }
+    Py_XSETREF(self->last_prefix, prefix);
+    Py_XSETREF(self->last_shape, Py_NewRef(found));
+    *shape = found;
+    *body_start = split + 1;
+    return 0;
+}
+
+static PyObject *
+JSCall_respond(JSCall *self, PyObject *answer)
+{
+    PyObject *shape;
+    Py_ssize_t start;
+    if (answer_shape(self, answer, &shape, &start) < 0)
+        return NULL;
+    if (shape == NULL)
+        return PyObject_CallMethodOneArg(self->host, s_other, answer);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(answer);
+    PyObject *body;
+    if (PyUnicode_IS_ASCII(answer)) {
+        body = PyBytes_FromStringAndSize((const char *)PyUnicode_1BYTE_DATA(answer) + start,
+                                         length - start);
+    } else {
+        PyObject *text = PyUnicode_Substring(answer, start, length);
+        body = text == NULL ? NULL : PyUnicode_AsUTF8String(text);
+        Py_XDECREF(text);
+    }
+    PyTypeObject *tp = self->response_type;
+    PyObject *response = body == NULL ? NULL : tp->tp_alloc(tp, 0);
+    if (response == NULL) {
+        Py_XDECREF(body);
+        Py_DECREF(shape);
+        return NULL;
+    }
+    const Py_ssize_t *rs = self->response_offsets;
+    set_field(response, rs[R_STATUS], Py_NewRef(PyTuple_GET_ITEM(shape, 0)));
+    set_field(response, rs[R_HEAD], Py_NewRef(PyTuple_GET_ITEM(shape, 1)));
+    set_field(response, rs[R_BODY], body);
+    set_field(response, rs[R_STREAM], Py_NewRef(Py_None));
+    Py_DECREF(shape);
+    return response;
+}
+
+static PyObject *
+JSCall_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    JSCall *self = (JSCall *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL || self->handle == NULL) {
+        PyErr_SetString(PyExc_TypeError, "call(request) takes one Request");
+        return NULL;
+    }
+    PyObject *request = args[0];
+    if (Py_TYPE(request) != self->request_type)
+        return PyObject_CallMethodOneArg(self->host, s_call_py, request);
+    const Py_ssize_t *rq = self->request_offsets;
+    PyObject *method = get_field(request, rq[F_METHOD]);
+    PyObject *raw_url = get_field(request, rq[F_RAW_URL]);
+    PyObject *raw_headers = get_field(request, rq[F_RAW_HEADERS]);
+    PyObject *raw_body = get_field(request, rq[F_BODY]);
+    if (method == NULL || raw_url == NULL || raw_headers == NULL || raw_body == NULL
+            || !PyUnicode_CheckExact(method) || !PyBytes_CheckExact(raw_url)
+            || !PyList_CheckExact(raw_headers) || !PyBytes_CheckExact(raw_body))
+        return PyObject_CallMethodOneArg(self->host, s_call_py, request);
+    if (!self->ready)  /* busy or closed: the Python path raises the right error */
+        return PyObject_CallMethodOneArg(self->host, s_call_py, request);
+    self->calls++;
+
+    PyObject *argv[6] = {method, NULL, NULL, NULL, NULL, NULL};
+    const char *url = PyBytes_AS_STRING(raw_url);
+    Py_ssize_t url_len = PyBytes_GET_SIZE(raw_url);
+    PyObject *path = get_field(request, rq[F_PATH]);
+    argv[1] = PyUnicode_DecodeLatin1(url, url_len, NULL);
+    argv[2] = path != NULL && PyUnicode_CheckExact(path) && PyUnicode_IS_ASCII(path)
+                  ? Py_NewRef(path)
+                  : PyObject_CallMethodOneArg(self->host, s_path, request);
+    argv[3] = memchr(url, '?', (size_t)url_len) == NULL
+                  ? Py_NewRef(empty_query)
+                  : PyObject_CallMethodOneArg(self->host, s_query, request);
+    argv[4] = join_headers(NULL, raw_headers);
+    argv[5] = PyBytes_GET_SIZE(raw_body) == 0
+                  ? Py_NewRef(empty_str)
+                  : PyUnicode_DecodeUTF8(PyBytes_AS_STRING(raw_body),
+                                         PyBytes_GET_SIZE(raw_body), "replace");
+    PyObject *answer = NULL;
+    if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL
+            && argv[5] != NULL) {
+        answer = PyObject_Vectorcall(self->handle, argv, 6, NULL);
+        if (answer == NULL) {
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyErr_NormalizeException(&type, &value, &traceback);
+            if (traceback != NULL)
+                PyException_SetTraceback(value, traceback);
+            Py_XDECREF(type);
+            Py_XDECREF(traceback);
+            if (value != NULL) {  /* _raise converts the engine's error and raises it */
+                PyObject *none = PyObject_CallMethodOneArg(self->host, s_raise, value);
+                Py_XDECREF(none);
+                Py_DECREF(value);
+            }
+        }
+    }
+    for (int i = 1; i < 6; i++)
+        Py_XDECREF(argv[i]);
+    if (answer == NULL)
+        return NULL;
+    PyObject *result = PyUnicode_CheckExact(answer)
+                           ? JSCall_respond(self, answer)
+                           : PyObject_CallMethodOneArg(self->host, s_other, answer);
+    Py_DECREF(answer);
+    return result;
+}
+
+static PyMemberDef JSCall_members[] = {
+    {"ready", T_INT, offsetof(JSCall, ready), 0,
+     "0 sends every call through host._call_py (the context is busy or closed)"},
+    {"calls", T_LONGLONG, offsetof(JSCall, calls), READONLY, "calls made in C"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject JSCallType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hyphal.http._speedups.JSCall",
+    .tp_basicsize = sizeof(JSCall),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_members = JSCall_members,
+    .tp_doc = "JSCall(handle, host, request_type, response_type): a JS handler "
+              "context's call(request) -> Response or what host's slow paths return",
+    .tp_new = JSCall_new,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(JSCall, vectorcall),
+    .tp_traverse = (traverseproc)JSCall_traverse,
+    .tp_clear = (inquiry)JSCall_clear,
+    .tp_dealloc = (destructor)JSCall_dealloc,
+};
+
+static int
+JSCall_ready(void)
+{
+    const char *names[] = {"_path", "_call_py", "_query", "_shape", "_other", "_raise"};
+    PyObject **slots[] = {&s_path, &s_call_py, &s_query, &s_shape, &s_other, &s_raise};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((*slots[i] = PyUnicode_InternFromString(names[i])) == NULL)
+            return -1;
+    }
+    empty_str = PyUnicode_New(0, 0);
+    empty_query = PyUnicode_InternFromString("{}");
+    if (empty_str == NULL || empty_query == NULL)
+        return -1;
+    return PyType_Ready(&JSCallType);
+}
+
 static PyMethodDef module_methods[] = {
     {"join_headers", (PyCFunction)join_headers, METH_O,
      "join_headers(raw_headers) -> 'name\\x01value\\x01...' as latin-1 text."},
@@ -725,7 +1029,7 @@ PyInit__speedups(void)
     empty_bytes = PyBytes_FromStringAndSize("", 0);
     head_method = methods[4];
     if (version_11 == NULL || empty_bytes == NULL || PyType_Ready(&ScannerType) < 0
-            || PyType_Ready(&AnswererType) < 0)
+            || PyType_Ready(&AnswererType) < 0 || JSCall_ready() < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
@@ -734,7 +1038,8 @@ PyInit__speedups(void)
     if (done_marker == NULL
             || PyModule_AddObjectRef(module, "DONE", done_marker) < 0
             || PyModule_AddObjectRef(module, "Answerer", (PyObject *)&AnswererType) < 0
-            || PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
+            || PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0
+            || PyModule_AddObjectRef(module, "JSCall", (PyObject *)&JSCallType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -56,8 +56,9 @@ _Shape = tuple[int, tuple[tuple[str, str], ...], bool]
 _SHAPES: dict[str, _Shape] = {}
 
 
-def _shape(prefix: str) -> _Shape:
-    # kind, base64 flag, 3-digit status, k \1 v \1 ...  (see prelude/handler.js)
+def answer_shape(prefix: str) -> _Shape:
+    """``(status, headers, base64 flag)`` of an answer's part before ``\x02``: the kind,
+    the base64 flag, the 3-digit status, ``k \x01 v \x01 ...`` (see prelude/handler.js)."""
     fields = prefix[5:].split("\x01")
     headers = tuple(zip(fields[::2], fields[1::2], strict=True)) if len(fields) > 1 else ()
     shape = (int(prefix[2:5]), headers, prefix[1] == "1")
@@ -66,10 +67,11 @@ def _shape(prefix: str) -> _Shape:
     return shape
 
 
-def _decode(answer: str) -> ResponseData:
-    # <kind, base64 flag, status, headers> \2 <body>: the part before \2 is parsed once
+def decode_answer(answer: str) -> ResponseData:
+    """``(status, headers, body)`` of a ready answer: <kind, base64 flag, status, headers>
+    ``\x02`` <body> (the part before ``\x02`` is parsed once per distinct prefix)."""
     prefix, _, body = answer.partition("\x02")
-    status, headers, b64 = _SHAPES.get(prefix) or _shape(prefix)
+    status, headers, b64 = _SHAPES.get(prefix) or answer_shape(prefix)
     return status, list(headers), base64.b64decode(body) if b64 else body.encode("utf-8")
 
 
@@ -143,12 +145,32 @@ class HandlerContext:
             self._refuse()
         self.calls += 1
         try:
-            try:
-                answer: Any = self._handle(method, url, path, query, headers, body)
-            except Exception as exc:
-                raise self._engine.error(exc) from None
-            if answer[0] == "R":
-                return _decode(answer)
+            answer: Any = self._handle(method, url, path, query, headers, body)
+        except Exception as exc:
+            raise self.call_failed(exc) from None
+        return self.answered(answer)
+
+    @property
+    def entry(self) -> Callable[[str, str, str, str, str, str], Any]:
+        """The engine function behind :meth:`call_encoded`, for a caller that repeats its
+        bookkeeping (the HTTP server's C path, ``hyphal.http._speedups.JSCall``): check
+        ``_busy``/``_closed``, count ``calls``, pass its answer to :meth:`answered` and its
+        exception to :meth:`call_failed`. The answer is a string: ``"R"`` + the encoded
+        response (see prelude/handler.js), which :func:`decode_answer` reads, or another
+        kind that :meth:`answered` handles."""
+        return self._handle
+
+    def call_failed(self, exc: Exception) -> JSError:
+        """The error to raise for an exception out of :attr:`entry` (the failure is counted;
+        a limit error closes the context)."""
+        return self._failed(self._engine.error(exc))
+
+    def answered(self, answer: str) -> ResponseData | Awaitable[ResponseData]:
+        """What :meth:`call_encoded` returns for the engine's ``answer``; raises
+        :class:`JSError` as :meth:`call_encoded` does."""
+        if answer[0] == "R":
+            return decode_answer(answer)
+        try:
             if answer[0] == "O":
                 return self._respond(answer)
             # A promise: a microtask checkpoint may settle it at once.
@@ -196,7 +218,7 @@ class HandlerContext:
     def _respond(self, answer: str) -> ResponseData:
         if answer[0] == "O":  # the handler printed something: write it out
             self._host.drive(self._engine.call("__hyphal_state"))
-        return _decode(answer)
+        return decode_answer(answer)
 
     def _failed(self, exc: JSError) -> JSError:
         """Count a failed call; a limit error closes the context (it is unusable)."""
