@@ -122,3 +122,53 @@ def test_native_json_takes_plain_data() -> None:
             engine.eval("Response.json({get x() { throw new Error('from a getter'); }})")
     finally:
         engine.close()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2 ** 60, 2 ** 60)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+    | st.sampled_from(["__proto__", "1", "0", "-0"]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.sampled_from(["__proto__", "7", "a"]), inner,
+                      max_size=4),
+    max_leaves=12)
+
+# A deep comparison that tells -0 from 0 and sees key order and prototypes.
+SAME = """function same(a, b) {
+  if (typeof a !== typeof b) return false;
+  if (typeof a === "number") return Object.is(a, b);
+  if (a === null || typeof a !== "object") return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same(a[k], b[k]));
+}
+function check(text) {
+  let expected, error = null;
+  try { expected = JSON.parse(text); } catch (e) { error = e; }
+  const value = __hyphal_json_parse(text);
+  if (value === undefined) return "fallback";
+  if (error !== null) return "native parsed what JSON.parse refuses";
+  return same(value, expected) ? "same" : "different: " + JSON.stringify(value);
+}"""
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, ascii=st.booleans(), indent=st.sampled_from([None, 0, 2]),
+       cut=st.none() | st.integers(0, 40), insert=st.sampled_from(["", ",", "}", "0", " ", "\\"]))
+def test_native_json_parse_is_json_parse(value: Any, ascii: bool, indent: int | None,
+                                         cut: int | None, insert: str) -> None:
+    """request.json()'s native parser gives JSON.parse's value, or steps aside (and then
+    JSON.parse throws its own SyntaxError for text that is not JSON)."""
+    text = json.dumps(value, ensure_ascii=ascii, indent=indent)
+    if cut is not None:  # broken or odd text too: the parser must step aside, never guess
+        text = text[:cut] + insert + text[cut:]
+    engine = QuickJSEngine()
+    try:
+        engine.eval(SAME)
+        result = engine.call("check", text)
+        assert result in ("same", "fallback"), (text, result)
+        if cut is None and ascii is False and "\\u" not in text:
+            assert result == "same", text  # plain JSON is parsed natively
+    finally:
+        engine.close()

@@ -99,6 +99,15 @@ static const char *(*qjs_atom_to_cstring_len)(void *ctx, size_t *length, uint32_
 static uint32_t (*qjs_get_class_id)(JSValue v);
 static JSValue (*qjs_get_prototype)(void *ctx, JSValue v);
 static int (*qjs_get_length)(void *ctx, JSValue obj, int64_t *length);
+static JSValue (*qjs_new_object)(void *ctx);
+static JSValue (*qjs_new_array)(void *ctx);
+static uint32_t (*qjs_new_atom_len)(void *ctx, const char *text, size_t length);
+static void (*qjs_free_atom)(void *ctx, uint32_t atom);
+static int (*qjs_define_property_value)(void *ctx, JSValue obj, uint32_t atom, JSValue value,
+                                        int flags);
+static int (*qjs_define_property_value_uint32)(void *ctx, JSValue obj, uint32_t index,
+                                               JSValue value, int flags);
+static JSValue (*qjs_new_number)(void *ctx, double value);
 static PyObject *qjs_exception_type;       /* _quickjs.JSException */
 static PyObject *qjs_stack_overflow_type;  /* _quickjs.StackOverflow */
 
@@ -157,7 +166,8 @@ quickjs_setup(PyObject *module, PyObject *args)
         "JS_UpdateStackTop", "JS_SetInterruptHandler", "JS_SetHostPromiseRejectionTracker",
         "JS_NewCFunction2", "JS_SetPropertyStr", "JS_GetOwnPropertyNames", "JS_FreePropertyEnum",
         "JS_GetProperty", "JS_GetPropertyUint32", "JS_AtomToCStringLen", "JS_GetClassID",
-        "JS_GetPrototype", "JS_GetLength",
+        "JS_GetPrototype", "JS_GetLength", "JS_NewObject", "JS_NewArray", "JS_NewAtomLen",
+        "JS_FreeAtom", "JS_DefinePropertyValue", "JS_DefinePropertyValueUint32", "JS_NewNumber",
     };
     void *f[sizeof(names) / sizeof(names[0])];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -189,6 +199,13 @@ quickjs_setup(PyObject *module, PyObject *args)
     *(void **)&qjs_get_class_id = f[18];
     *(void **)&qjs_get_prototype = f[19];
     *(void **)&qjs_get_length = f[20];
+    *(void **)&qjs_new_object = f[21];
+    *(void **)&qjs_new_array = f[22];
+    *(void **)&qjs_new_atom_len = f[23];
+    *(void **)&qjs_free_atom = f[24];
+    *(void **)&qjs_define_property_value = f[25];
+    *(void **)&qjs_define_property_value_uint32 = f[26];
+    *(void **)&qjs_new_number = f[27];
     Py_INCREF(exception_type);
     Py_XSETREF(qjs_exception_type, exception_type);
     Py_INCREF(stack_overflow_type);
@@ -208,6 +225,7 @@ quickjs_setup(PyObject *module, PyObject *args)
 typedef struct {
     char *data;
     size_t length, capacity;
+    char *stack;  /* the caller's first block (capacity bytes), or NULL: data is heap memory */
 } Buffer;
 
 /* Results: JSON_OK, JSON_SKIP (undefined: left out of an object, null in an array),
@@ -219,23 +237,42 @@ enum { JSON_OK, JSON_SKIP, JSON_FALLBACK, JSON_THROW };
 #define JSON_MAX_DEPTH 32
 
 static int
+buffer_grow(Buffer *b, size_t length)
+{
+    size_t capacity = b->capacity ? b->capacity : 256;
+    while (capacity < b->length + length) {
+        capacity *= 2;
+    }
+    char *data = realloc(b->stack != NULL ? NULL : b->data, capacity);
+    if (data == NULL) {
+        return JSON_FALLBACK;
+    }
+    if (b->stack != NULL) {  /* leave the caller's block for the heap */
+        memcpy(data, b->stack, b->length);
+        b->stack = NULL;
+    }
+    b->data = data;
+    b->capacity = capacity;
+    return JSON_OK;
+}
+
+static inline int
 buffer_add(Buffer *b, const char *text, size_t length)
 {
-    if (b->length + length > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 256;
-        while (capacity < b->length + length) {
-            capacity *= 2;
-        }
-        char *data = realloc(b->data, capacity);
-        if (data == NULL) {
-            return JSON_FALLBACK;
-        }
-        b->data = data;
-        b->capacity = capacity;
+    if (b->length + length > b->capacity && buffer_grow(b, length)) {
+        return JSON_FALLBACK;
     }
     memcpy(b->data + b->length, text, length);
     b->length += length;
     return JSON_OK;
+}
+
+static void
+buffer_free(Buffer *b)
+{
+    if (b->stack == NULL) {
+        free(b->data);
+    }
 }
 
 /* A JSON string literal of UTF-8 text; JSON_FALLBACK for a lone surrogate (WTF-8 "ED A0..BF"),
@@ -373,9 +410,18 @@ json_value(void *ctx, Buffer *b, JSValue v, JSValue protos[2], int depth)
     case QJS_TAG_STRING:
     case QJS_TAG_STRING_ROPE:
         return json_text(ctx, b, v, 1);
-    case QJS_TAG_INT: {
-        int n = snprintf(digits, sizeof digits, "%d", (int32_t)v.u);
-        return buffer_add(b, digits, (size_t)n);
+    case QJS_TAG_INT: {  /* the digits right to left: snprintf costs more than the rest */
+        int32_t n = (int32_t)v.u;
+        uint32_t u = n < 0 ? 0u - (uint32_t)n : (uint32_t)n;
+        char *end = digits + sizeof digits, *p = end;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (n < 0) {
+            *--p = '-';
+        }
+        return buffer_add(b, p, (size_t)(end - p));
     }
     case QJS_TAG_FLOAT64: {
         double d;
@@ -421,14 +467,307 @@ quickjs_json(void *ctx, JSValue this_obj, int argc, JSValue *argv)
         return out;
     }
     JSValue protos[2] = {argv[1], argv[2]};
-    Buffer b = {NULL, 0, 0};
+    char first[1024];
+    Buffer b = {first, 0, sizeof first, first};
     int status = json_value(ctx, &b, argv[0], protos, 0);
     if (status == JSON_OK) {
-        out = qjs_new_string_len(ctx, b.data ? b.data : "", b.length);
+        out = qjs_new_string_len(ctx, b.data, b.length);
     } else if (status == JSON_THROW) {
         out = (JSValue){0, QJS_TAG_EXCEPTION};  /* a getter threw */
     }
-    free(b.data);
+    buffer_free(&b);
+    return out;
+}
+
+/* ---- QuickJS: JSON.parse for request.json() ---------------------------------------------- */
+
+/* __hyphal_json_parse(text): JSON.parse(text) for the JSON requests carry -- objects, arrays,
+ * strings without \u escapes, numbers, true, false, null -- building the values directly,
+ * where QuickJS's JSON.parse runs its general tokenizer. Anything else (a \u escape, a syntax
+ * error, a lone surrogate, nesting deeper than JSON_MAX_DEPTH) returns undefined and the
+ * prelude calls JSON.parse, which gives the same value or throws its SyntaxError. Numbers
+ * come from strtod (correctly rounded, as JSON.parse's) through JS_NewNumber. */
+
+
+#define JS_PROP_C_W_E 7
+
+typedef struct {
+    void *ctx;
+    const char *p, *end;
+    Buffer text;  /* a string with escapes, decoded */
+} Parser;
+
+static inline void
+skip_space(Parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r'
+                               || *ps->p == '\t')) {
+        ps->p++;
+    }
+}
+
+/* The string at ps->p (after its opening quote) as UTF-8: *start/*length point into the input
+ * when it has no escape, else into ps->text. */
+static int
+parse_string(Parser *ps, const char **start, size_t *length)
+{
+    const char *p = ps->p;
+    const char *run = p;
+    int escaped = 0;
+    ps->text.length = 0;
+    while (p < ps->end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            if (escaped) {
+                if (buffer_add(&ps->text, run, (size_t)(p - run))) {
+                    return JSON_FALLBACK;
+                }
+                *start = ps->text.data;
+                *length = ps->text.length;
+            } else {
+                *start = run;
+                *length = (size_t)(p - run);
+            }
+            ps->p = p + 1;
+            return JSON_OK;
+        }
+        if (c < 0x20 || (c == 0xED && p + 1 < ps->end && (unsigned char)p[1] >= 0xA0)) {
+            return JSON_FALLBACK;  /* a control character (a syntax error), a lone surrogate */
+        }
+        if (c == '\\') {
+            if (p + 1 >= ps->end) {
+                return JSON_FALLBACK;
+            }
+            const char *decoded;
+            switch (p[1]) {
+            case '"': decoded = "\""; break;
+            case '\\': decoded = "\\"; break;
+            case '/': decoded = "/"; break;
+            case 'b': decoded = "\b"; break;
+            case 'f': decoded = "\f"; break;
+            case 'n': decoded = "\n"; break;
+            case 'r': decoded = "\r"; break;
+            case 't': decoded = "\t"; break;
+            default: return JSON_FALLBACK;  /* \u, or not an escape */
+            }
+            if (buffer_add(&ps->text, run, (size_t)(p - run)) || buffer_add(&ps->text, decoded, 1)) {
+                return JSON_FALLBACK;
+            }
+            escaped = 1;
+            p += 2;
+            run = p;
+            continue;
+        }
+        p++;
+    }
+    return JSON_FALLBACK;  /* unterminated */
+}
+
+static int
+parse_number(Parser *ps, JSValue *out)
+{
+    const char *p = ps->p, *start = p;
+    int negative = p < ps->end && *p == '-';
+    p += negative;
+    if (p >= ps->end || *p < '0' || *p > '9') {
+        return JSON_FALLBACK;
+    }
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < ps->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    size_t digits = (size_t)(p - start) - (size_t)negative;
+    int integral = 1;
+    if (p < ps->end && *p == '.') {
+        integral = 0;
+        p++;
+        if (p >= ps->end || *p < '0' || *p > '9') {
+            return JSON_FALLBACK;
+        }
+        while (p < ps->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (p < ps->end && (*p == 'e' || *p == 'E')) {
+        integral = 0;
+        p++;
+        if (p < ps->end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+        if (p >= ps->end || *p < '0' || *p > '9') {
+            return JSON_FALLBACK;
+        }
+        while (p < ps->end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    ps->p = p;
+    if (integral && digits <= 9 && !(negative && start[1] == '0')) {  /* "-0" is a double */
+        int32_t value = 0;
+        for (const char *d = start + negative; d < p; d++) {
+            value = value * 10 + (*d - '0');
+        }
+        *out = (JSValue){(int64_t)(uint32_t)(negative ? -value : value), QJS_TAG_INT};
+        return JSON_OK;
+    }
+    char copy[64];
+    size_t length = (size_t)(p - start);
+    if (length >= sizeof copy) {
+        return JSON_FALLBACK;
+    }
+    memcpy(copy, start, length);
+    copy[length] = 0;
+    *out = qjs_new_number(ps->ctx, strtod(copy, NULL));
+    return JSON_OK;
+}
+
+static int
+parse_value(Parser *ps, JSValue *out, int depth)
+{
+    skip_space(ps);
+    if (ps->p >= ps->end) {
+        return JSON_FALLBACK;
+    }
+    void *ctx = ps->ctx;
+    char c = *ps->p;
+    if (c == '"') {
+        const char *start;
+        size_t length;
+        ps->p++;
+        int status = parse_string(ps, &start, &length);
+        if (status == JSON_OK) {
+            *out = qjs_new_string_len(ctx, start, length);
+            if ((int32_t)out->tag == QJS_TAG_EXCEPTION) {
+                return JSON_THROW;
+            }
+        }
+        return status;
+    }
+    if (c == '{' || c == '[') {
+        if (depth >= JSON_MAX_DEPTH) {
+            return JSON_FALLBACK;
+        }
+        int array = c == '[';
+        JSValue container = array ? qjs_new_array(ctx) : qjs_new_object(ctx);
+        if ((int32_t)container.tag == QJS_TAG_EXCEPTION) {
+            return JSON_THROW;
+        }
+        ps->p++;
+        skip_space(ps);
+        int status = JSON_OK;
+        if (ps->p < ps->end && *ps->p == (array ? ']' : '}')) {
+            ps->p++;
+            *out = container;
+            return JSON_OK;
+        }
+        for (uint32_t index = 0;; index++) {
+            uint32_t atom = 0;
+            if (!array) {
+                const char *key;
+                size_t key_length;
+                skip_space(ps);
+                if (ps->p >= ps->end || *ps->p != '"') {
+                    status = JSON_FALLBACK;
+                    break;
+                }
+                ps->p++;
+                if ((status = parse_string(ps, &key, &key_length)) != JSON_OK) {
+                    break;
+                }
+                skip_space(ps);
+                if (ps->p >= ps->end || *ps->p != ':') {
+                    status = JSON_FALLBACK;
+                    break;
+                }
+                ps->p++;
+                atom = qjs_new_atom_len(ctx, key, key_length);
+                if (atom == 0) {
+                    status = JSON_THROW;
+                    break;
+                }
+            }
+            JSValue item;
+            status = parse_value(ps, &item, depth + 1);
+            if (status == JSON_OK) {  /* both define calls take the value */
+                int defined = array
+                    ? qjs_define_property_value_uint32(ctx, container, index, item, JS_PROP_C_W_E)
+                    : qjs_define_property_value(ctx, container, atom, item, JS_PROP_C_W_E);
+                if (defined < 0) {
+                    status = JSON_THROW;
+                }
+            }
+            if (!array) {
+                qjs_free_atom(ctx, atom);
+            }
+            if (status != JSON_OK) {
+                break;
+            }
+            skip_space(ps);
+            if (ps->p < ps->end && *ps->p == ',') {
+                ps->p++;
+                continue;
+            }
+            if (ps->p < ps->end && *ps->p == (array ? ']' : '}')) {
+                ps->p++;
+                *out = container;
+                return JSON_OK;
+            }
+            status = JSON_FALLBACK;
+            break;
+        }
+        qjs_free_value(ctx, container);
+        return status;
+    }
+    static const struct { const char *word; size_t length; int32_t tag; int64_t value; } words[] = {
+        {"true", 4, QJS_TAG_BOOL, 1}, {"false", 5, QJS_TAG_BOOL, 0}, {"null", 4, QJS_TAG_NULL, 0},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        if (c == words[i].word[0]) {
+            if ((size_t)(ps->end - ps->p) < words[i].length
+                    || memcmp(ps->p, words[i].word, words[i].length) != 0) {
+                return JSON_FALLBACK;
+            }
+            ps->p += words[i].length;
+            *out = (JSValue){words[i].value, words[i].tag};
+            return JSON_OK;
+        }
+    }
+    return parse_number(ps, out);
+}
+
+static JSValue
+quickjs_json_parse(void *ctx, JSValue this_obj, int argc, JSValue *argv)
+{
+    (void)this_obj;
+    JSValue out = {0, QJS_TAG_UNDEFINED};
+    if (argc < 1 || ((int32_t)argv[0].tag != QJS_TAG_STRING
+                     && (int32_t)argv[0].tag != QJS_TAG_STRING_ROPE)) {
+        return out;
+    }
+    size_t length;
+    const char *text = qjs_to_cstring_len2(ctx, &length, argv[0], false);
+    if (text == NULL) {
+        return (JSValue){0, QJS_TAG_EXCEPTION};
+    }
+    char first[256];
+    Parser ps = {ctx, text, text + length, {first, 0, sizeof first, first}};
+    JSValue value;
+    int status = parse_value(&ps, &value, 0);
+    if (status == JSON_OK) {
+        skip_space(&ps);
+        if (ps.p == ps.end) {
+            out = value;
+        } else {
+            qjs_free_value(ctx, value);  /* text after the value: JSON.parse's SyntaxError */
+        }
+    } else if (status == JSON_THROW) {
+        out = (JSValue){0, QJS_TAG_EXCEPTION};
+    }
+    buffer_free(&ps.text);
+    qjs_free_cstring(ctx, text);
     return out;
 }
 
@@ -460,6 +799,11 @@ quickjs_track(PyObject *module, PyObject *obj)
                                       0 /* JS_CFUNC_generic */, 0);
     if ((int32_t)json.tag == QJS_TAG_OBJECT) {
         qjs_set_property_str(ctx->context, global, "__hyphal_json", json);  /* takes json */
+    }
+    JSValue parse = qjs_new_cfunction2(ctx->context, (void *)&quickjs_json_parse,
+                                       "__hyphal_json_parse", 1, 0 /* JS_CFUNC_generic */, 0);
+    if ((int32_t)parse.tag == QJS_TAG_OBJECT) {
+        qjs_set_property_str(ctx->context, global, "__hyphal_json_parse", parse);
     }
     qjs_free_value(ctx->context, global);
     Py_RETURN_NONE;

@@ -35,10 +35,20 @@
     return pairs;
   }
   HandlerRequest.prototype.text = function text() { return this.body; };
-  HandlerRequest.prototype.json = function json() { return JSON.parse(this.body); };
+  // QuickJS's native parser for plain JSON where hyphal/js/_speedups.c is built (undefined:
+  // not plain, JSON.parse decides -- and throws its SyntaxError).
+  const nativeParse = typeof G.__hyphal_json_parse === "function" ? G.__hyphal_json_parse : null;
+  HandlerRequest.prototype.json = function json() {
+    const text = this.body;
+    if (nativeParse !== null) {
+      const value = nativeParse(text);
+      if (value !== undefined) return value;
+    }
+    return JSON.parse(text);
+  };
   G.HandlerRequest = HandlerRequest;
   const requestProto = HandlerRequest.prototype;
-  const hasOutput = H.hasOutput;
+  const outbox = H.outbox;  // console output waiting for the host
   const unhandled = H.unhandled;
   // The part before the body of a Response.json/text/html answer, per status and content
   // type, with the kind "R" in front (the common answer is then one concatenation).
@@ -78,7 +88,7 @@
     if (query !== "{}") request._query = query;
     if (body !== "") request.body = body;
     const result = handler(request);
-    if (result instanceof Response) return encode(result, hasOutput() ? "O" : "R");  // the common case
+    if (result instanceof Response) return encode(result, outbox.length !== 0 ? "O" : "R");  // the common case
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       const id = nextPending++;
       const slot = { done: false, value: null, error: null };
@@ -87,7 +97,7 @@
         (e) => { slot.done = true; slot.error = e; });
       return `P${id}`;
     }
-    return encode(result, hasOutput() ? "O" : "R");
+    return encode(result, outbox.length !== 0 ? "O" : "R");
   };
   // -> null while pending; "R"/"O" + JSON when done; throws the handler's error.
   G.__hyphal_handler_result = function (id) {
@@ -96,6 +106,6 @@
     if (!slot.done) return null;
     pending.delete(id);
     if (slot.error !== null) throw slot.error;
-    return (hasOutput() ? "O" : "R") + slot.value;
+    return (outbox.length !== 0 ? "O" : "R") + slot.value;
   };
 })(globalThis.__hyphal);

@@ -32,7 +32,7 @@
   H.now = now;
 
   // ---- outbox -------------------------------------------------------------------------------
-  let outbox = [];
+  const outbox = [];  // one array for the context's life: handler.js reads its length
   let lastWrite = null;
   function write(fd, text) {
     if (lastWrite !== null && lastWrite[1] === fd) { lastWrite[2] += text; return; }
@@ -41,7 +41,7 @@
   }
   function post(message) { lastWrite = null; outbox.push(message); }
   H.write = write;
-  H.hasOutput = () => outbox.length !== 0;
+  H.outbox = outbox;
 
   // ---- errors -------------------------------------------------------------------------------
   class ExitSignal { constructor(code) { this.code = code; this.__hyphal_exit__ = true; } }
@@ -302,8 +302,8 @@
   // t = ms until the next timer (-1: none), k = a referenced timer keeps the program alive,
   // r = work is ready now, p = host operations in flight, x = exit code once exiting.
   function state(needJobs) {
-    const out = outbox;
-    outbox = []; lastWrite = null;
+    const out = outbox.splice(0);
+    lastWrite = null;
     const t = peekLive();
     let refTimer = 0;
     if (t !== null) for (const x of timers.values()) if (x._ref) { refTimer = 1; break; }

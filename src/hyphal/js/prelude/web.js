@@ -484,7 +484,13 @@
     }
     get ok() { return this.status >= 200 && this.status < 300; }
     clone() { return new Response(this._bytes, { status: this.status, statusText: this.statusText, headers: new Headers(this.headers), url: this.url }); }
-    static json(data, init) { return typed(toJSON(data), init, "application/json", OkJSON); }
+    static json(data, init) {
+      if (init === undefined && nativeJSON !== null && objectProto.toJSON === undefined && arrayProto.toJSON === undefined) {
+        const text = nativeJSON(data, objectProto, arrayProto);  // the common case, inlined
+        if (text !== undefined) return new OkJSON(text);
+      }
+      return typed(toJSON(data), init, "application/json", OkJSON);
+    }
     static text(text, init) { return typed(`${text}`, init, "text/plain; charset=utf-8", OkText); }
     static html(html, init) { return typed(`${html}`, init, "text/html; charset=utf-8", OkHTML); }
     static redirect(url, status = 302) {
