@@ -154,3 +154,20 @@ def test_a_closed_context_refuses_calls(tmp_path: Path) -> None:
     ctx.close()
     with pytest.raises(ClosedResourceError):
         ctx.call(parse(b"GET /json HTTP/1.1\r\n\r\n"))
+
+
+def test_console_log_shows_the_request_a_handler_reads(tmp_path: Path) -> None:
+    path = tmp_path / "handler.js"
+    path.write_text("function handler(request) { console.log(request); "
+                    "console.log(Response.json({ok: 1})); return Response.text('x'); }")
+    ctx = load_js_handler(str(path)).factory()
+    assert isinstance(ctx, JSHandlerContext)
+    out = ctx._ctx._host.stdout = io.StringIO()
+    response = ctx.call(parse(b"GET /a%20b?q=1 HTTP/1.1\r\nHost: h\r\n\r\n"))
+    assert isinstance(response, Response) and response.body == b"x"
+    logged = out.getvalue()
+    for field in ("method: 'GET'", "url: '/a%20b?q=1'", "path: '/a b'", "query: { q: '1' }",
+                  "headers: Headers { host: 'h' }", "body: ''", "status: 200",
+                  "body: '{\"ok\":1}'", "'content-type': 'application/json'"):
+        assert field in logged, (field, logged)
+    assert "_headers" not in logged and "_text" not in logged

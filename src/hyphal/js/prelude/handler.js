@@ -35,6 +35,11 @@
     return pairs;
   }
   HandlerRequest.prototype.text = function text() { return this.body; };
+  // console.log(request) shows what a handler reads, not the fields kept for speed
+  HandlerRequest.prototype[Symbol.for("nodejs.util.inspect.custom")] = function inspect() {
+    const { method, url, path, query, headers, body } = this;
+    return `Request ${H.inspect({ method, url, path, query, headers, body })}`;
+  };
   // QuickJS's native parser for plain JSON where hyphal/js/_speedups.c is built (undefined:
   // not plain, JSON.parse decides -- and throws its SyntaxError).
   const nativeParse = typeof G.__hyphal_json_parse === "function" ? G.__hyphal_json_parse : null;

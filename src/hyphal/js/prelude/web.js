@@ -483,6 +483,10 @@
       return this._h;
     }
     get ok() { return this.status >= 200 && this.status < 300; }
+    [Symbol.for("nodejs.util.inspect.custom")]() {  // node's fields, not the ones kept for speed
+      const { status, statusText, headers, bodyUsed, ok, redirected, type, url } = this;
+      return `Response ${H.inspect({ status, statusText, headers, body: this._textNow(), bodyUsed, ok, redirected, type, url })}`;
+    }
     clone() { return new Response(this._bytes, { status: this.status, statusText: this.statusText, headers: new Headers(this.headers), url: this.url }); }
     static json(data, init) {
       if (init === undefined && nativeJSON !== null && objectProto.toJSON === undefined && arrayProto.toJSON === undefined) {
