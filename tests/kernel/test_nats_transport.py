@@ -11,7 +11,7 @@ import hyphal
 from hyphal.kernel import Kernel, Message, NoRoute, RemoteError
 from hyphal.kernel.envelope import UnserializableBody
 from hyphal.kernel.nats import NatsTransport
-from hyphal.kernel.nats_server import NatsServer
+from hyphal.kernel.nats_server import NatsServer, accepting
 from hyphal.testing import free_port
 
 
@@ -270,7 +270,7 @@ async def test_durable_send_waits_for_a_server_of_its_route(nats_server: NatsSer
 
 
 async def test_durable_send_needs_jetstream(tmp_path: Any) -> None:
-    with NatsServer(free_port(), jetstream=False) as server:
+    with NatsServer(jetstream=False) as server:
         a = node(server, "a", durable=False)
         async with a:
             with pytest.raises(RuntimeError, match="JetStream"):
@@ -301,3 +301,16 @@ async def test_leaving_while_the_server_is_down_is_prompt(nats_server: NatsServe
             await a.send("durable://job", 3, durable=True)
         start = time.monotonic()
     assert time.monotonic() - start < 2
+
+
+def test_a_second_server_on_a_taken_port_fails_instead_of_passing_for_the_first(
+        nats_server: Any) -> None:
+    """A server is ready when its own ports file appears: one whose port another server
+    holds exits, and start() says so, rather than seeing the other server accept."""
+    second = NatsServer(nats_server.port, jetstream=False)
+    try:
+        with pytest.raises(RuntimeError, match=f"is port {nats_server.port} taken"):
+            second.start(timeout=10)
+    finally:
+        second.close()
+    assert accepting("127.0.0.1", nats_server.port)  # the first one still serves

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import shutil
 import socket
@@ -59,23 +60,37 @@ def nats_server_args(port: int, host: str = "127.0.0.1", store_dir: str | None =
     return args
 
 
+def _listening_port(ports_dir: str, pid: int) -> int | None:
+    """The client port from the ports file server ``pid`` writes once it listens, or None."""
+    for name in os.listdir(ports_dir):
+        if name.endswith(f"_{pid}.ports"):
+            try:
+                with open(os.path.join(ports_dir, name), encoding="utf-8") as f:
+                    urls = json.load(f).get("nats") or []
+                return int(urls[0].rsplit(":", 1)[1])
+            except (OSError, ValueError, IndexError):
+                return None  # still being written
+    return None
+
+
 class NatsServer:
     """A ``nats-server`` child process on ``host:port``, JetStream on by default.
 
     ``with NatsServer(port) as server: ... server.url``. ``start`` waits until the server
     accepts connections (``TimeoutError`` after ``timeout`` s, ``RuntimeError`` if it exits);
     ``stop`` terminates it (``kill`` without grace); ``restart`` keeps port and JetStream
-    store, as a real server restart would. ``port=None`` picks a free loopback port.
+    store, as a real server restart would. ``port=None`` lets the server pick a free port at
+    its first start (``port`` and ``url`` are known from then on).
+
+    The server is ready when it writes its ports file (``--ports_file_dir``): that file names
+    this process, so another server already listening on the port can never pass for it (a
+    connection test alone cannot tell them apart).
     """
 
     def __init__(self, port: int | None = None, *, host: str = "127.0.0.1",
                  store_dir: str | None = None, jetstream: bool = True) -> None:
-        if port is None:
-            from hyphal.testing import free_port
-
-            port = free_port(host)
         self.host = host
-        self.port = port
+        self.port = 0 if port is None else port  # 0 until the server picked one
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if jetstream and store_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="hyphal-nats-")
@@ -91,20 +106,27 @@ class NatsServer:
     def start(self, timeout: float = 10.0) -> NatsServer:
         if self.process is not None and self.process.poll() is None:
             return self
-        args = nats_server_args(self.port, self.host, self.store_dir, self.jetstream)
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not accepting(self.host, self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"nats-server exited with {self.process.returncode} at start "
-                    f"(is port {self.port} taken?); run `{' '.join(args)}` to see why")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise TimeoutError(f"nats-server on {self.url} did not accept connections "
-                                   f"within {timeout} s")
-            time.sleep(0.02)
+        with tempfile.TemporaryDirectory(prefix="hyphal-nats-ports-") as ports_dir:
+            args = nats_server_args(self.port or -1, self.host, self.store_dir, self.jetstream)
+            self.process = subprocess.Popen([*args, "--ports_file_dir", ports_dir],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + timeout
+            port = None
+            while port is None or not accepting(self.host, port):
+                if self.process.poll() is not None:
+                    taken = f" (is port {self.port} taken?)" if self.port else ""
+                    raise RuntimeError(
+                        f"nats-server exited with {self.process.returncode} at start{taken}; "
+                        f"run `{' '.join(args)}` to see why")
+                if time.monotonic() > deadline:
+                    self.kill()
+                    raise TimeoutError(f"nats-server on {self.host}:{self.port} did not accept "
+                                       f"connections within {timeout} s")
+                time.sleep(0.02)
+                if port is None:
+                    port = _listening_port(ports_dir, self.process.pid)
+            self.port = port
         return self
 
     def stop(self, grace: float = 5.0) -> None:
