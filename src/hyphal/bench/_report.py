@@ -58,6 +58,9 @@ def print_reports(reports: list[SuiteReport], console: Console | None = None) ->
             for g in report.goals:
                 style = {True: "green", False: "red", None: "yellow"}[g.met]
                 console.print(f"  [{style}]{g.describe()}[/{style}]")
+        for m in report.measurements:
+            if m.note:
+                console.print(f"  [dim]note[/dim] {m.case}, {m.impl}: {m.note}")
         for s in report.skipped:
             console.print(f"  [yellow]skipped[/yellow] {s}")
         console.print()

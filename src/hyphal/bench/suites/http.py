@@ -345,7 +345,10 @@ def _workers(ctx: BenchContext, seconds: int, load_core: int | None) -> None:
             with running(impl, None, ["--workers", str(workers)]) as server:
                 wrk(server.port, "health", 1, load_core)
                 result = wrk(server.port, "health", seconds, load_core, connections=128)
+                cores = os.cpu_count() or 1
+                note = (f"{cores} cores and wrk takes one: {workers} workers share "
+                        f"{cores - 1}, so there is no room to scale" if workers >= cores else "")
                 ctx.record("health req/s by workers", f"hyphal-python-w{workers}",
-                           result.rps, "req/s")
+                           result.rps, "req/s", note=note)
     except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
         ctx.skip("hyphal --workers", f"failed: {exc}")
