@@ -37,13 +37,15 @@ function handler(request) {
   if (kind === "log") { console.log("logged", request.path); return Response.json(seen); }
   if (kind === "plain") return "a string";
   if (kind === "wait") return new Promise((ok) => setTimeout(() => ok(Response.json(seen)), 1));
+  if (kind === "resolved") return (async () => { await null; return Response.json(seen); })();
   if (kind === "throw") throw new Error("boom");
+  if (kind === "rejected") return (async () => { await null; throw new Error("late boom"); })();
   if (kind === "badheader") return new Response("x", { headers: { "bad name": "v" } });
   return Response.json(seen);
 }
 """
 
-KINDS = ["json", "created", "headers", "bytes", "text", "html", "log", "plain"]
+KINDS = ["json", "created", "headers", "bytes", "text", "html", "log", "plain", "resolved"]
 
 
 def make_context(directory: Path) -> JSHandlerContext:
@@ -111,6 +113,12 @@ def test_c_and_python_calls_give_the_same_response(context: JSHandlerContext, ki
         assert seen["path"] == unquote(target.partition("?")[0], errors="replace")
 
 
+def test_a_promise_settled_by_the_microtask_checkpoint_is_answered_in_the_call(
+        context: JSHandlerContext) -> None:
+    response = context.call(parse(b"GET /resolved/x HTTP/1.1\r\n\r\n"))
+    assert isinstance(response, Response) and b'"path":"/resolved/x"' in response.body
+
+
 def test_the_common_answer_is_built_in_c(context: JSHandlerContext) -> None:
     fast = context._fast
     assert fast is not None
@@ -128,6 +136,8 @@ def test_errors_and_invalid_answers_match_the_python_path(context: JSHandlerCont
     for call in (context.call, context._call_py):
         with pytest.raises(JSError, match="boom"):
             call(parse(b"GET /throw HTTP/1.1\r\n\r\n"))
+        with pytest.raises(JSError, match="late boom"):
+            call(parse(b"GET /rejected HTTP/1.1\r\n\r\n"))
         with pytest.raises(ValueError, match="invalid HTTP header"):
             call(parse(b"GET /badheader HTTP/1.1\r\n\r\n"))
     assert context._fast is not None and context._fast.ready  # still serving

@@ -108,6 +108,8 @@ static int (*qjs_define_property_value)(void *ctx, JSValue obj, uint32_t atom, J
 static int (*qjs_define_property_value_uint32)(void *ctx, JSValue obj, uint32_t index,
                                                JSValue value, int flags);
 static JSValue (*qjs_new_number)(void *ctx, double value);
+static int (*qjs_execute_pending_job)(void *rt, void **pctx);
+static void *(*qjs_get_runtime)(void *ctx);
 static PyObject *qjs_exception_type;       /* _quickjs.JSException */
 static PyObject *qjs_stack_overflow_type;  /* _quickjs.StackOverflow */
 
@@ -168,6 +170,7 @@ quickjs_setup(PyObject *module, PyObject *args)
         "JS_GetProperty", "JS_GetPropertyUint32", "JS_AtomToCStringLen", "JS_GetClassID",
         "JS_GetPrototype", "JS_GetLength", "JS_NewObject", "JS_NewArray", "JS_NewAtomLen",
         "JS_FreeAtom", "JS_DefinePropertyValue", "JS_DefinePropertyValueUint32", "JS_NewNumber",
+        "JS_ExecutePendingJob", "JS_GetRuntime",
     };
     void *f[sizeof(names) / sizeof(names[0])];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -206,6 +209,8 @@ quickjs_setup(PyObject *module, PyObject *args)
     *(void **)&qjs_define_property_value = f[25];
     *(void **)&qjs_define_property_value_uint32 = f[26];
     *(void **)&qjs_new_number = f[27];
+    *(void **)&qjs_execute_pending_job = f[28];
+    *(void **)&qjs_get_runtime = f[29];
     Py_INCREF(exception_type);
     Py_XSETREF(qjs_exception_type, exception_type);
     Py_INCREF(stack_overflow_type);
@@ -771,6 +776,37 @@ quickjs_json_parse(void *ctx, JSValue this_obj, int argc, JSValue *argv)
     return out;
 }
 
+/* ---- QuickJS: the microtask checkpoint ---------------------------------------------------- */
+
+/* __hyphal_native_checkpoint(): run QuickJS's promise jobs until none is left, from
+ * JavaScript -- what V8's %PerformMicrotaskCheckpoint does. With it the prelude's event loop
+ * runs a checkpoint after every macrotask itself (see prelude/runtime.js) instead of
+ * returning to the host for each one, and a handler's promise that settles in its first
+ * checkpoint is answered within the call. A job that throws (the time limit's interrupt;
+ * promise reactions turn errors into rejections) throws here. */
+static JSValue
+quickjs_checkpoint(void *ctx, JSValue this_obj, int argc, JSValue *argv)
+{
+    (void)this_obj;
+    (void)argc;
+    (void)argv;
+    void *rt = qjs_get_runtime(ctx);
+    for (;;) {
+        void *job_ctx;
+        int ran = qjs_execute_pending_job(rt, &job_ctx);
+        if (ran == 0) {
+            return (JSValue){0, QJS_TAG_UNDEFINED};
+        }
+        if (ran < 0) {
+            if (job_ctx != ctx) {  /* another context's job failed: not this caller's error */
+                qjs_free_value(job_ctx, qjs_get_exception(job_ctx));
+                continue;
+            }
+            return (JSValue){0, QJS_TAG_EXCEPTION};
+        }
+    }
+}
+
 static QJSContextObject *
 as_context(PyObject *obj)
 {
@@ -799,6 +835,11 @@ quickjs_track(PyObject *module, PyObject *obj)
                                       0 /* JS_CFUNC_generic */, 0);
     if ((int32_t)json.tag == QJS_TAG_OBJECT) {
         qjs_set_property_str(ctx->context, global, "__hyphal_json", json);  /* takes json */
+    }
+    JSValue checkpoint = qjs_new_cfunction2(ctx->context, (void *)&quickjs_checkpoint,
+                                            "__hyphal_native_checkpoint", 0, 0, 0);
+    if ((int32_t)checkpoint.tag == QJS_TAG_OBJECT) {
+        qjs_set_property_str(ctx->context, global, "__hyphal_native_checkpoint", checkpoint);
     }
     JSValue parse = qjs_new_cfunction2(ctx->context, (void *)&quickjs_json_parse,
                                        "__hyphal_json_parse", 1, 0 /* JS_CFUNC_generic */, 0);

@@ -139,6 +139,7 @@
     // Then unhandled rejections; a listener may queue more work.
     do { runTicks(); if (nativeCheckpoint) nativeCheckpoint(); } while ((ticks.length || processRejections()) && exitCode === null);
   }
+  H.checkpoint = nativeCheckpoint ? checkpoint : null;  // handler.js: settle a handler's promise in its call
   if (typeof G.queueMicrotask !== "function") {
     G.queueMicrotask = function queueMicrotask(fn) {
       if (typeof fn !== "function") throw new TypeError('The "callback" argument must be of type function');
