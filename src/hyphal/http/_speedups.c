@@ -939,7 +939,10 @@ JSCall_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyOb
             Py_XDECREF(traceback);
             if (value != NULL) {  /* _raise converts the engine's error and raises it */
                 PyObject *none = PyObject_CallMethodOneArg(self->host, s_raise, value);
-                Py_XDECREF(none);
+                if (none != NULL) {
+                    Py_DECREF(none);
+                    PyErr_SetString(PyExc_RuntimeError, "_raise() returned");
+                }
                 Py_DECREF(value);
             }
         }
