@@ -233,7 +233,7 @@ class NativeContext:
             task = dll.mr_eval(ctx, source, self._callback_id)
             raw = self._wait(timeout)
             timed_out = raw is None
-            if raw is None:
+            while raw is None:  # cancelled: the task still reports (a TERMINATED error)
                 dll.mr_cancel_task(ctx, task)
                 raw = self._wait(None)
         finally:
