@@ -14,9 +14,11 @@ class Limits:
     timeout -> 408 (connection closed), idle keep-alive -> closed silently, handler -> 504,
     pool wait -> 503 with ``Retry-After``.
 
-    ``handler_timeout`` bounds async Python handlers (cancelled), ASGI apps and JS handlers (the
-    engine stops them); a synchronous Python handler cannot be interrupted, so one that may run
-    long should be ``async`` or hand its work to :func:`hyphal.to_thread`."""
+    ``handler_timeout`` bounds every handler: async Python handlers and ASGI apps are cancelled
+    where they await, JS handlers are stopped by their engine, and Python code that never
+    yields -- a synchronous handler, the steps of an async one before its first ``await`` --
+    is interrupted by a watchdog thread and a signal (``hyphal.http._watchdog``: the server
+    must run on the main thread, and ``SIGUSR2`` must be free)."""
 
     max_request_line: int = 8192
     max_header_bytes: int = 16384

@@ -28,8 +28,8 @@ from hyphal._core.errors import HyphalError
 from hyphal.http._request import Request
 from hyphal.http._response import Response, ResponseData
 
-__all__ = ["ContextBroken", "HandlerContext", "HandlerError", "LoadedHandler", "load_handler",
-           "python_handler"]
+__all__ = ["ContextBroken", "HandlerContext", "HandlerError", "HandlerTimeout", "LoadedHandler",
+           "load_handler", "python_handler"]
 
 HandlerResult = Response | ResponseData
 
@@ -45,6 +45,12 @@ class ContextBroken(HyphalError):
     def __init__(self, message: str, status: int = 500) -> None:
         super().__init__(message)
         self.status = status
+
+
+class HandlerTimeout(BaseException):
+    """Raised into a handler call that overran the handler timeout without yielding to the
+    event loop (see ``_watchdog.py``); the request gets 504. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that a handler's ``except Exception`` does not swallow it."""
 
 
 class HandlerContext(Protocol):

@@ -17,6 +17,11 @@ encodes a plain :class:`Response` in one step, and ``step_as`` runs an async han
 step with its stand-in task current. Each has a pure-Python twin in this package
 (``HYPHAL_PURE_PYTHON=1``), and both give the same bytes.
 
+A handler call that never yields (a synchronous handler, an async one's first step) is
+bounded by the watchdog in ``_watchdog.py``: the answerer counts calls and marks the one
+running, a thread notices when it overruns ``limits.handler_timeout`` and a signal raises
+:class:`~hyphal.http._handlers.HandlerTimeout` into it; the request gets 504.
+
 Timeouts cost nothing per request: the server's once-per-tick sweep calls
 :meth:`HttpProtocol.check_timeouts`, which compares the parser's phase and request count with
 what it saw on the previous tick -- unchanged for longer than the phase's limit means the
@@ -39,7 +44,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, cast
 
 from hyphal._core.tasks import TaskStandIn, _enter_task, _leave_task, resume_as
-from hyphal.http._handlers import ContextBroken, HandlerContext
+from hyphal.http._handlers import ContextBroken, HandlerContext, HandlerTimeout
 from hyphal.http._native import speedups
 from hyphal.http._parser import IDLE, ProtocolError, RequestParser
 from hyphal.http._pool import PoolExhausted
@@ -69,20 +74,26 @@ class _PyAnswerer:
     """Calls a handler and encodes the common answer (the pure-Python twin of
     ``_speedups.Answerer``, see ``_speedups.c``): :meth:`answer` returns :data:`DONE` when it
     appended the encoded response to ``out``, else what the handler returned; ``elapsed`` is
-    how many nanoseconds the call took, set even when it raised."""
+    how many nanoseconds the call took, set even when it raised; ``calls`` counts the calls
+    started and ``busy`` is 1 during one (for the watchdog, ``_watchdog.py``)."""
 
-    __slots__ = ("elapsed",)
+    __slots__ = ("busy", "calls", "elapsed")
 
     def __init__(self, request_type: type[Request], response_type: type[Response],
                  status_lines: dict[int, bytes]) -> None:
         self.elapsed = 0
+        self.calls = 0
+        self.busy = 0
 
     def answer(self, call: Any, request: Request, date_block: bytes,
                out: list[bytes] | None) -> Any:
+        self.calls += 1
+        self.busy = 1
         start = _perf_ns()
         try:
             result = call(request)
-        finally:
+        finally:  # a timeout landing before this line still counts as the call's
+            self.busy = 0
             self.elapsed = _perf_ns() - start
         if out is not None and self.encode(request, result, date_block, out):
             return DONE
@@ -245,6 +256,8 @@ class HttpProtocol(asyncio.Protocol):
                 except Exception as exc:
                     response: Response | None = self._failed(request, ctx, exc,
                                                              _perf_ns() - _answerer.elapsed)
+                except HandlerTimeout:
+                    response = self._timed_out(request, ctx, _perf_ns() - _answerer.elapsed)
                 else:
                     if result is DONE:
                         self._release(ctx, _answerer.elapsed)
@@ -300,10 +313,19 @@ class HttpProtocol(asyncio.Protocol):
             return None
         start = _perf_ns()
         try:
-            result = ctx.call(request)
+            result = _answer(ctx.call, request, b"", None)
         except Exception as exc:
             return self._failed(request, ctx, exc, start)
+        except HandlerTimeout:
+            return self._timed_out(request, ctx, start)
         return self._result(request, ctx, result, start)
+
+    def _timed_out(self, request: Request, ctx: HandlerContext, start: int) -> Response:
+        """The handler overran ``limits.handler_timeout``: log it, answer 504."""
+        self._state.pool.release(ctx, _perf_ns() - start)
+        logger.error("handler timed out after %.1fs on %s %s",
+                     self._state.limits.handler_timeout, request.method, request.path)
+        return error_response(504)
 
     def _failed(self, request: Request, ctx: HandlerContext, exc: Exception,
                 start: int) -> Response:
@@ -351,10 +373,19 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._handle = None
         context = copy_context()
+        answerer = _answerer  # the watchdog bounds this step like a synchronous call
+        answerer.calls += 1
+        answerer.busy = 1
         try:
             finished, pending = _step_as(_current_tasks, loop, handle, context, coro)
         except Exception as exc:
+            answerer.busy = 0
             return self._failed(request, ctx, exc, start)
+        except HandlerTimeout:
+            answerer.busy = 0
+            coro.close()  # it may have been stopped at a suspension point
+            return self._timed_out(request, ctx, start)
+        answerer.busy = 0
         if finished:
             # nothing kept the stand-in (refcount: this frame and the call's argument) and
             # nothing cancelled it: the next request may reuse it
@@ -435,9 +466,12 @@ class HttpProtocol(asyncio.Protocol):
             return
         start = _perf_ns()
         try:
-            result = ctx.call(request)
+            result = _answer(ctx.call, request, b"", None)
         except Exception as exc:
             await self._respond(request, self._failed(request, ctx, exc, start))
+            return
+        except HandlerTimeout:
+            await self._respond(request, self._timed_out(request, ctx, start))
             return
         if hasattr(result, "__await__"):
             await self._finish_async(request, ctx, cast(Awaitable[Any], result), start)
@@ -448,15 +482,11 @@ class HttpProtocol(asyncio.Protocol):
     async def _finish_async(self, request: Request, ctx: HandlerContext,
                             awaitable: Awaitable[Any], start: int) -> None:
         pool = self._state.pool
-        timeout = self._state.limits.handler_timeout
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self._state.limits.handler_timeout):
                 result = await awaitable
         except TimeoutError:
-            pool.release(ctx, _perf_ns() - start)
-            logger.error("handler timed out after %.1fs on %s %s", timeout, request.method,
-                         request.path)
-            response = error_response(504)
+            response = self._timed_out(request, ctx, start)
         except Exception as exc:
             response = self._failed(request, ctx, exc, start)
         except BaseException:  # cancelled: connection lost or shutdown

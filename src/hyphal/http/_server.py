@@ -21,13 +21,18 @@ from typing import Any
 from hyphal.http._config import ServerConfig
 from hyphal.http._handlers import LoadedHandler, load_handler
 from hyphal.http._pool import HandlerPool, HandlerPoolStatistics
-from hyphal.http._protocol import HttpProtocol
+from hyphal.http._protocol import HttpProtocol, _answerer
 from hyphal.http._request import Request
 from hyphal.http._response import Response
+from hyphal.http._watchdog import SyncWatchdog
 
 __all__ = ["Server", "ServerState"]
 
 logger = logging.getLogger("hyphal.http")
+
+
+_watchdog = SyncWatchdog(_answerer)
+"""The process's watchdog for handler calls that never yield (see _watchdog.py)."""
 
 
 def _date_block() -> bytes:
@@ -82,6 +87,7 @@ class Server:
         self._server: asyncio.AbstractServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
+        self._watched = False  # the watchdog bounds this server's synchronous handler calls
         self.port = config.port
         from hyphal.http._features import install_features
 
@@ -114,6 +120,8 @@ class Server:
                                                 backlog=2048)
         self._ticker = loop.create_task(self._tick_forever())
         self._stop = asyncio.Event()
+        if self.handler.kind == "python" and not self._watched:
+            self._watched = _watchdog.acquire(self.config.limits.handler_timeout)
 
     async def _tick_forever(self) -> None:
         limits = self.config.limits
@@ -168,6 +176,9 @@ class Server:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self._watched:
+            self._watched = False
+            _watchdog.release(self.config.limits.handler_timeout)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

@@ -27,6 +27,8 @@
  * (status line, date/server block, headers, content-length, body: one bytes object) to `out`
  * and returns `DONE`; anything else (or `out` None) comes back untouched for the Python code.
  * The call is timed with the monotonic clock: `elapsed` (ns) is set even when it raises.
+ * `calls` counts the calls started and `busy` is 1 during one: the sync-handler watchdog
+ * (_watchdog.py) reads them to interrupt a call that overran the handler timeout.
  * `Answerer.encode(request, response, date_block, out)` is the encoding half alone.
  *
  * `join_headers(raw_headers)` is the header list in a JS handler's wire form: the latin-1 text
@@ -368,6 +370,8 @@ typedef struct {
     Py_ssize_t request_offsets[N_FIELDS];
     Py_ssize_t response_offsets[N_RESPONSE_FIELDS];
     long long elapsed;
+    unsigned long long calls;  /* calls started (the watchdog tells one call from the next) */
+    int busy;                  /* a call is running (see _watchdog.py) */
 } Answerer;
 
 static int
@@ -477,7 +481,10 @@ Answerer_answer(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *request = args[1], *out = args[3];
     long long start = monotonic_ns();
+    self->calls++;
+    self->busy = 1;
     PyObject *result = PyObject_CallOneArg(args[0], request);
+    self->busy = 0;  /* no Python runs in between: a timeout can only land inside the call */
     self->elapsed = monotonic_ns() - start;
     if (result == NULL || out == Py_None || !PyList_CheckExact(out))
         return result;
@@ -522,6 +529,8 @@ Answerer_encode(Answerer *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMemberDef Answerer_members[] = {
     {"elapsed", T_LONGLONG, offsetof(Answerer, elapsed), READONLY,
      "nanoseconds the last call took"},
+    {"calls", T_ULONGLONG, offsetof(Answerer, calls), 0, "calls started"},
+    {"busy", T_INT, offsetof(Answerer, busy), 0, "1 while a call runs"},
     {NULL, 0, 0, 0, NULL},
 };
 
