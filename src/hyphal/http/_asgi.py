@@ -2,9 +2,17 @@
 hyphal server, so it can be compared with uvicorn directly.
 
 Each request runs the app once with an HTTP scope; ``receive`` hands over the body hyphal already
-read (then reports ``http.disconnect``), and ``send`` collects ``http.response.start`` and the
-body messages. The response is sent when the app finishes (bodies are buffered, so streaming
-ASGI responses arrive whole). WebSocket scopes are not offered.
+read, and later waits until the response is complete (or the client leaves, which cancels the
+app), then reports ``http.disconnect`` -- as uvicorn does, so that apps listening for a
+disconnect while they stream keep streaming. ``send`` keeps the common answer -- the start
+message and one body message -- and the server sends it when the app returns, through the
+same fast path as a Python handler's :class:`Response`. A body message with ``more_body``
+streams instead: the head goes out then (chunked on HTTP/1.1 unless the app declared a
+``content-length``), and every body message is written as it is sent, waiting while the
+client reads slowly (:meth:`HttpProtocol.stream`). The handler timeout bounds the app until
+its head goes out; a streamed body may take as long as the client keeps reading. An app
+that fails after its head went out gets its connection aborted (a 500 can no longer be
+sent). WebSocket scopes are not offered.
 
 Lifespan (:class:`Lifespan`): the server runs the app's ``lifespan`` scope before it accepts a
 connection (``startup``) and after the last request finished (``shutdown``), in every worker,
@@ -21,8 +29,10 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, cast
 
+from hyphal.http import _protocol
 from hyphal.http._handlers import HandlerError, LoadedHandler, load_python_handler
 from hyphal.http._native import speedups
+from hyphal.http._protocol import BodyStream, HttpProtocol
 from hyphal.http._request import Request
 from hyphal.http._response import Response
 
@@ -57,15 +67,16 @@ class ASGIContext:
         self.server = server
         self.state = state  # filled by the app's lifespan startup; copied per request
 
-    def call(self, request: Request) -> Awaitable[Response]:
-        return self._run(request)
+    def call(self, request: Request) -> Awaitable[Any]:
+        """A :class:`Response`, or the :class:`BodyStream` the app answered through."""
+        return self._run(request, _protocol.calling)
 
     def close(self) -> None:
         return None
 
-    async def _run(self, request: Request) -> Response:
+    async def _run(self, request: Request, conn: HttpProtocol | None) -> Response | BodyStream:
         raw_path, _, query = request.raw_url.partition(b"?")
-        exchange = _Exchange(request.body)
+        exchange = _Exchange(request, conn)
         scope = {
             "type": "http",
             "asgi": _ASGI,
@@ -83,7 +94,26 @@ class ASGIContext:
         state = self.state
         if state:
             scope["state"] = state.copy()
-        await self.app(scope, exchange.receive, exchange.send)
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except Exception:
+            stream = exchange.stream
+            if stream is None:
+                raise  # nothing sent yet: the server answers 500
+            logger.exception("the ASGI app failed while streaming %s %s; connection aborted",
+                             request.method, request.path)
+            stream.abort()
+            return stream
+        stream = exchange.stream
+        if stream is not None:
+            if not exchange.complete:  # returned without the last body message
+                try:
+                    exchange.finish()
+                except RuntimeError as exc:  # short of its content-length
+                    logger.error("the ASGI app's streamed answer to %s %s is incomplete: %s; "
+                                 "connection aborted", request.method, request.path, exc)
+                    stream.abort()
+            return stream
         status = exchange.status
         if not status:
             raise RuntimeError("ASGI app returned without sending a response")
@@ -93,21 +123,31 @@ class ASGIContext:
 
 
 class _Exchange:
-    """One request's ``receive`` and ``send``: the body hyphal already read goes in, the
-    response messages are collected (bound methods of one small object: cheaper per request
-    than closures over cells)."""
+    """One request's ``receive`` and ``send`` (bound methods of one small object: cheaper per
+    request than closures over cells). The common answer is collected; a body message with
+    ``more_body`` opens a :class:`BodyStream` on the connection (see the module docstring)."""
 
-    __slots__ = ("body", "chunks", "headers", "status")
+    __slots__ = ("body", "chunks", "complete", "conn", "done", "headers", "request", "status",
+                 "stream")
 
-    def __init__(self, body: bytes) -> None:
-        self.body: bytes | None = body
+    def __init__(self, request: Request, conn: HttpProtocol | None) -> None:
+        self.request = request
+        self.conn = conn
+        self.body: bytes | None = request.body
         self.status = 0
         self.headers: Any = ()
         self.chunks: list[bytes] | None = None
+        self.stream: BodyStream | None = None
+        self.complete = False  # the last body message was sent
+        self.done: asyncio.Future[None] | None = None  # receive() waiting for the end
 
     async def receive(self) -> dict[str, Any]:
         body = self.body
         if body is None:
+            if not self.complete:  # wait for the response's end (or a cancel: client gone)
+                if self.done is None:
+                    self.done = asyncio.get_running_loop().create_future()
+                await asyncio.shield(self.done)
             return _DISCONNECT
         self.body = None
         return {"type": "http.request", "body": body, "more_body": False}
@@ -115,17 +155,59 @@ class _Exchange:
     async def send(self, message: Any) -> None:
         kind = message["type"]
         if kind == "http.response.start":
+            if self.status:
+                raise RuntimeError("ASGI app sent http.response.start twice")
             self.status = message["status"]
             self.headers = message.get("headers", ())
         elif kind == "http.response.body":
             if not self.status:
                 raise RuntimeError("ASGI app sent a body before http.response.start")
+            if self.complete:
+                raise RuntimeError("ASGI app sent a body after its last body message")
             body = message.get("body", b"")
-            if body:
-                if self.chunks is None:
-                    self.chunks = [body]
-                else:
-                    self.chunks.append(body)
+            more = message.get("more_body", False)
+            stream = self.stream
+            if stream is None:
+                if not more:  # the common answer: the server sends it when the app returns
+                    if body:
+                        self.chunks = [body]
+                    self.complete = True
+                    if self.done is not None:
+                        self._completed()
+                    return
+                stream = await self._open()
+            await stream.write(body)
+            if not more:
+                self.finish()
+
+    async def _open(self) -> BodyStream:
+        """Send the head: the body streams from here on."""
+        conn = self.conn
+        if conn is None:
+            raise RuntimeError("this ASGI request has no connection to stream into")
+        # leave the server's inline first step: earlier pipelined answers go out first
+        await asyncio.sleep(0)
+        length = None
+        headers = []
+        for name, value in self.headers:
+            if name.lower() == b"content-length":
+                length = int(value)
+            else:
+                headers.append((name, value))
+        self.stream = stream = conn.stream(self.request, _from_raw(self.status, headers, b""),
+                                           length)
+        return stream
+
+    def finish(self) -> None:
+        """The body is complete: end the stream (if one is open) and wake receive()."""
+        if self.stream is not None:
+            self.stream.end()
+        self._completed()
+
+    def _completed(self) -> None:
+        self.complete = True
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
 
 
 def load_asgi_app(spec: str) -> LoadedHandler:

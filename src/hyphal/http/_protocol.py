@@ -54,7 +54,7 @@ from hyphal.http._response import _STATUS_LINES, Response, status_line
 if TYPE_CHECKING:
     from hyphal.http._server import ServerState
 
-__all__ = ["HttpProtocol", "error_response"]
+__all__ = ["BodyStream", "HttpProtocol", "error_response"]
 
 logger = logging.getLogger("hyphal.http")
 _perf_ns = time.perf_counter_ns
@@ -141,6 +141,63 @@ _step_as = (speedups.step_as if speedups is not None and type(_current_tasks) is
             else _py_step_as)
 
 
+class BodyStream:
+    """A response body sent as it is produced, from :meth:`HttpProtocol.stream` (whose head is
+    already out): :meth:`write` each chunk (waits while the client is slow to read), then
+    :meth:`end`, or :meth:`abort` when the body cannot be completed. ``keep``: whether the
+    connection stays open after it. A body longer or shorter than a declared ``length`` is
+    an error (``RuntimeError``): the connection cannot be reused and is aborted."""
+
+    __slots__ = ("chunked", "conn", "head_only", "keep", "length", "request", "size", "status")
+
+    def __init__(self, conn: HttpProtocol, request: Request, status: int, length: int | None,
+                 chunked: bool, keep: bool) -> None:
+        self.conn = conn
+        self.request = request
+        self.status = status
+        self.length = length
+        self.chunked = chunked
+        self.keep = keep
+        self.head_only = request.method == "HEAD"
+        self.size = 0
+
+    async def write(self, data: bytes) -> None:
+        if not data or self.head_only:
+            return
+        self.size += len(data)
+        if self.length is not None and self.size > self.length:
+            raise RuntimeError(f"the body is longer than its content-length {self.length}")
+        conn = self.conn
+        transport = conn._transport
+        assert transport is not None
+        transport.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+        if conn._write_paused:
+            await conn._wait_drain()
+
+    def end(self) -> None:
+        """Finish the body (the terminating chunk) and log the request."""
+        if self.length is not None and self.size < self.length and not self.head_only:
+            raise RuntimeError(f"the body ended {self.length - self.size} bytes short of its "
+                               "content-length")
+        conn = self.conn
+        if self.chunked and not self.head_only:
+            assert conn._transport is not None
+            conn._transport.write(b"0\r\n\r\n")
+        access_log = conn._state.access_log
+        if access_log is not None:
+            access_log(conn.remote, self.request, self.status, self.size)
+
+    def abort(self) -> None:
+        self.keep = False
+        if self.conn._transport is not None:
+            self.conn._transport.abort()
+
+
+calling: HttpProtocol | None = None
+"""The connection whose handler is being called (set before each call): a handler that
+streams its answer itself (an ASGI app) takes it when it is called."""
+
+
 def error_response(status: int, *, retry_after: int | None = None) -> Response:
     """A plain-text error response carrying only the status phrase (nothing internal)."""
     phrase = HTTPStatus(status).phrase if status in _STATUS_LINES else "Error"
@@ -164,6 +221,7 @@ class HttpProtocol(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._handle: TaskStandIn | None = None
+        self._deadline: asyncio.Timeout | None = None  # the handler timeout of the running task
         # fixed for the server's life: read once here rather than per request
         self._free = state.pool._free
         self._release = state.pool.release
@@ -237,6 +295,8 @@ class HttpProtocol(asyncio.Protocol):
 
         The loop inlines the common case -- no pre-handler routes, a free context, a plain
         :class:`Response` back -- and hands everything else to :meth:`_dispatch`."""
+        global calling
+        calling = self
         completed = self._completed
         transport = self._transport
         assert transport is not None
@@ -459,11 +519,13 @@ class HttpProtocol(asyncio.Protocol):
         self._task = self._loop.create_task(coro)
 
     async def _call_after_wait(self, request: Request) -> None:
+        global calling
         try:
             ctx = await self._state.pool.acquire()
         except PoolExhausted as exc:
             await self._respond(request, error_response(503, retry_after=exc.retry_after))
             return
+        calling = self
         start = _perf_ns()
         try:
             result = _answer(ctx.call, request, b"", None)
@@ -483,7 +545,7 @@ class HttpProtocol(asyncio.Protocol):
                             awaitable: Awaitable[Any], start: int) -> None:
         pool = self._state.pool
         try:
-            async with asyncio.timeout(self._state.limits.handler_timeout):
+            async with asyncio.timeout(self._state.limits.handler_timeout) as self._deadline:
                 result = await awaitable
         except TimeoutError:
             response = self._timed_out(request, ctx, start)
@@ -494,7 +556,13 @@ class HttpProtocol(asyncio.Protocol):
             raise
         else:
             pool.release(ctx, _perf_ns() - start)
+            if type(result) is BodyStream:  # the handler streamed its answer itself (ASGI)
+                self._deadline = None
+                self._finish_task([], result.keep)
+                return
             response = self._coerce(request, result)
+        finally:
+            self._deadline = None
         await self._respond(request, response)
 
     async def _finish_routed(self, request: Request, routed: Any) -> None:
@@ -530,13 +598,15 @@ class HttpProtocol(asyncio.Protocol):
         elif self._closing:
             self._close()
 
-    async def _send_stream(self, request: Request, response: Response) -> None:
-        """Stream an async-iterator body: chunked on HTTP/1.1, close-delimited on 1.0."""
+    def stream(self, request: Request, response: Response,
+               length: int | None = None) -> BodyStream:
+        """Send ``response``'s head now and return the :class:`BodyStream` its body goes
+        through: chunked on HTTP/1.1 unless ``length`` is given, close-delimited on HTTP/1.0.
+        The connection is busy until the stream ends; call from a task (not from the first,
+        inline step of a handler, where earlier pipelined answers may still be unsent)."""
         state = self._state
         transport = self._transport
         assert transport is not None
-        assert response.stream_body is not None
-        length: int | None = getattr(response.stream_body, "length", None)
         chunked = length is None and request.http_version == "1.1"
         keep = (chunked or length is not None) and request.keep_alive and not self._closing
         extra = state.extra_headers(request) if state.extra_headers is not None else b""
@@ -544,38 +614,39 @@ class HttpProtocol(asyncio.Protocol):
             framing = b"content-length: %d\r\n" % length
         else:
             framing = b"transfer-encoding: chunked\r\n" if chunked else b""
+        self._busy = True
         transport.write(b"%s%s%s%s%s%s\r\n" % (
             status_line(response.status), state.date_block, response._head, extra, framing,
             b"" if keep else _CLOSE))
-        head_only = request.method == "HEAD"
-        size = 0
+        deadline = self._deadline
+        if deadline is not None:  # a body may take as long as the client reads it
+            deadline.reschedule(None)
+        return BodyStream(self, request, response.status, length, chunked, keep)
+
+    async def _send_stream(self, request: Request, response: Response) -> None:
+        """Stream an async-iterator body (or a file: ``sendfile``) through :meth:`stream`."""
+        assert response.stream_body is not None
+        body = response.stream_body
+        length: int | None = getattr(body, "length", None)
+        stream = self.stream(request, response, length)
         try:
-            source = getattr(response.stream_body, "file", None)
-            if source is not None and length is not None and not head_only:
+            source = getattr(body, "file", None)
+            if source is not None and length is not None and not stream.head_only:
                 await self._write_file(source, length)
-                size = length
-            elif not head_only:
-                async for chunk in response.stream_body:
-                    data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
-                    if not data:
-                        continue
-                    size += len(data)
-                    transport.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-                    if self._write_paused:
-                        await self._wait_drain()
-            if chunked and not head_only:
-                transport.write(b"0\r\n\r\n")
+                stream.size = length
+            elif not stream.head_only:
+                async for chunk in body:
+                    await stream.write(chunk.encode() if isinstance(chunk, str) else chunk)
+            stream.end()
         except (ConnectionError, asyncio.CancelledError):
-            transport.abort()
+            stream.abort()
             raise
         except Exception:
             logger.exception("streamed response failed on %s %s; connection aborted",
                              request.method, request.path)
-            transport.abort()
+            stream.abort()
             return
-        if state.access_log is not None:
-            state.access_log(self.remote, request, response.status, size)
-        self._finish_task([], keep)
+        self._finish_task([], stream.keep)
 
     async def _wait_drain(self) -> None:
         self._drain = asyncio.get_running_loop().create_future()
