@@ -77,3 +77,18 @@ async def test_the_first_step_of_an_async_handler_is_bounded_too() -> None:
         assert (await request(server.port, b"GET /spin HTTP/1.1\r\n\r\n",
                               timeout=10)).status == 504
         assert (await request(server.port, b"GET /x HTTP/1.1\r\n\r\n")).status == 200
+
+
+async def test_an_asgi_app_that_never_yields_is_stopped(tmp_path, monkeypatch) -> None:
+    (tmp_path / "spinapp.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    if scope['path'] == '/spin':\n"
+        "        while True:\n"
+        "            pass\n"
+        "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b'fine'})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    async with serving(handler="spinapp:app", interface="asgi", limits=LIMIT) as server:
+        assert (await request(server.port, b"GET /spin HTTP/1.1\r\n\r\n",
+                              timeout=10)).status == 504
+        assert (await request(server.port, b"GET /x HTTP/1.1\r\n\r\n")).body == b"fine"

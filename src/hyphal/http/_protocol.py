@@ -557,7 +557,6 @@ class HttpProtocol(asyncio.Protocol):
         else:
             pool.release(ctx, _perf_ns() - start)
             if type(result) is BodyStream:  # the handler streamed its answer itself (ASGI)
-                self._deadline = None
                 self._finish_task([], result.keep)
                 return
             response = self._coerce(request, result)

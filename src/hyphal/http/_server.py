@@ -120,7 +120,7 @@ class Server:
                                                 backlog=2048)
         self._ticker = loop.create_task(self._tick_forever())
         self._stop = asyncio.Event()
-        if self.handler.kind == "python" and not self._watched:
+        if self.handler.kind in ("python", "asgi") and not self._watched:
             self._watched = _watchdog.acquire(self.config.limits.handler_timeout)
 
     async def _tick_forever(self) -> None:

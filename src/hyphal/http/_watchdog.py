@@ -1,5 +1,6 @@
 """The handler timeout for code that never yields to the event loop: a synchronous Python
-handler, or the steps of an async one before its first ``await``.
+handler, or the first step of an async one or of an ASGI app (up to its first ``await`` that
+suspends).
 
 Theory of operation
 -------------------
