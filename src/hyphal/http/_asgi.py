@@ -117,8 +117,7 @@ class ASGIContext:
         status = exchange.status
         if not status:
             raise RuntimeError("ASGI app returned without sending a response")
-        chunks = exchange.chunks
-        body = (chunks[0] if len(chunks) == 1 else b"".join(chunks)) if chunks else b""
+        body = exchange.answer
         return _from_raw(status, exchange.headers, body)
 
 
@@ -127,7 +126,7 @@ class _Exchange:
     request than closures over cells). The common answer is collected; a body message with
     ``more_body`` opens a :class:`BodyStream` on the connection (see the module docstring)."""
 
-    __slots__ = ("body", "chunks", "complete", "conn", "done", "headers", "request", "status",
+    __slots__ = ("answer", "body", "complete", "conn", "done", "headers", "request", "status",
                  "stream")
 
     def __init__(self, request: Request, conn: HttpProtocol | None) -> None:
@@ -136,7 +135,7 @@ class _Exchange:
         self.body: bytes | None = request.body
         self.status = 0
         self.headers: Any = ()
-        self.chunks: list[bytes] | None = None
+        self.answer = b""  # the body of the common answer (one body message)
         self.stream: BodyStream | None = None
         self.complete = False  # the last body message was sent
         self.done: asyncio.Future[None] | None = None  # receive() waiting for the end
@@ -169,8 +168,7 @@ class _Exchange:
             stream = self.stream
             if stream is None:
                 if not more:  # the common answer: the server sends it when the app returns
-                    if body:
-                        self.chunks = [body]
+                    self.answer = body
                     self.complete = True
                     if self.done is not None:
                         self._completed()
