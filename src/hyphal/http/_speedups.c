@@ -728,8 +728,7 @@ typedef struct {
     Py_ssize_t response_offsets[N_RESPONSE_FIELDS];
 } JSCall;
 
-static PyObject *s_path, *s_call_py, *s_query, *s_shape, *s_other, *s_raise, *empty_str,
-    *empty_query;
+static PyObject *s_path, *s_call_py, *s_query, *s_shape, *s_other, *s_raise;
 
 #define MAX_SHAPES 1024
 
@@ -918,20 +917,24 @@ JSCall_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyOb
         return PyObject_CallMethodOneArg(self->host, s_call_py, request);
     self->calls++;
 
-    PyObject *argv[6] = {method, NULL, NULL, NULL, NULL, NULL};
+    /* the usual values go as None (JavaScript null: no string to make, no string to compare):
+       method GET, a url that is the path, no query, no body */
+    PyObject *argv[6] = {method == methods[0] ? Py_None : method, NULL, NULL, NULL, NULL, NULL};
     const char *url = PyBytes_AS_STRING(raw_url);
     Py_ssize_t url_len = PyBytes_GET_SIZE(raw_url);
+    int has_query = memchr(url, '?', (size_t)url_len) != NULL;
+    int url_is_path = url_len > 0 && url[0] == '/' && !has_query
+                      && memchr(url, '%', (size_t)url_len) == NULL;
     PyObject *path = get_field(request, rq[F_PATH]);
-    argv[1] = PyUnicode_DecodeLatin1(url, url_len, NULL);
+    argv[1] = url_is_path ? Py_NewRef(Py_None) : PyUnicode_DecodeLatin1(url, url_len, NULL);
     argv[2] = path != NULL && PyUnicode_CheckExact(path) && PyUnicode_IS_ASCII(path)
                   ? Py_NewRef(path)
                   : PyObject_CallMethodOneArg(self->host, s_path, request);
-    argv[3] = memchr(url, '?', (size_t)url_len) == NULL
-                  ? Py_NewRef(empty_query)
-                  : PyObject_CallMethodOneArg(self->host, s_query, request);
+    argv[3] = has_query ? PyObject_CallMethodOneArg(self->host, s_query, request)
+                        : Py_NewRef(Py_None);
     argv[4] = join_headers(NULL, raw_headers);
     argv[5] = PyBytes_GET_SIZE(raw_body) == 0
-                  ? Py_NewRef(empty_str)
+                  ? Py_NewRef(Py_None)
                   : PyUnicode_DecodeUTF8(PyBytes_AS_STRING(raw_body),
                                          PyBytes_GET_SIZE(raw_body), "replace");
     PyObject *answer = NULL;
@@ -999,10 +1002,6 @@ JSCall_ready(void)
         if ((*slots[i] = PyUnicode_InternFromString(names[i])) == NULL)
             return -1;
     }
-    empty_str = PyUnicode_New(0, 0);
-    empty_query = PyUnicode_InternFromString("{}");
-    if (empty_str == NULL || empty_query == NULL)
-        return -1;
     return PyType_Ready(&JSCallType);
 }
 

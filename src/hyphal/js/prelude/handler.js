@@ -1,5 +1,6 @@
 // hyphal prelude, part 5: HTTP handler glue. The host calls __hyphal_handle(method, url, path,
-// queryJSON, headersJSON, body) with primitives only. The answer is a string:
+// queryJSON, headersJSON, body) with primitives only -- method, url, queryJSON and body may be
+// null for GET, the path itself, no query and no body. The answer is a string:
 //   "R" + encoded response   the response is ready, the outbox is empty (see encode)
 //   "O" + encoded response   ready, and the outbox has output to drain
 //   "P" + id                                      the handler returned a pending promise;
@@ -89,10 +90,11 @@
     if (unhandled.size !== 0) H.processRejections();  // left by earlier calls: report them
     // a literal with __proto__ is cheaper in QuickJS than `new HandlerRequest(...)`
     const request = { __proto__: requestProto, path, _headers: headers };
-    if (method !== "GET") request.method = method;
-    if (url !== path) request._url = url;
-    if (query !== "{}") request._query = query;
-    if (body !== "") request.body = body;
+    // null: the usual value, which the prototype has (what the HTTP server's C path sends)
+    if (method !== null && method !== "GET") request.method = method;
+    if (url !== null && url !== path) request._url = url;
+    if (query !== null && query !== "{}") request._query = query;
+    if (body !== null && body !== "") request.body = body;
     const result = handler(request);
     if (result instanceof Response) return encode(result, outbox.length !== 0 ? "O" : "R");  // the common case
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
