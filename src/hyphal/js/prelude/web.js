@@ -491,12 +491,12 @@
     static json(data, init) {
       if (init === undefined && nativeJSON !== null && objectProto.toJSON === undefined && arrayProto.toJSON === undefined) {
         const text = nativeJSON(data, objectProto, arrayProto);  // the common case, inlined
-        if (text !== undefined) return new OkJSON(text);
+        if (text !== undefined) return { __proto__: okJSON, _text: text };
       }
-      return typed(toJSON(data), init, "application/json", OkJSON);
+      return typed(toJSON(data), init, "application/json", okJSON);
     }
-    static text(text, init) { return typed(`${text}`, init, "text/plain; charset=utf-8", OkText); }
-    static html(html, init) { return typed(`${html}`, init, "text/html; charset=utf-8", OkHTML); }
+    static text(text, init) { return typed(`${text}`, init, "text/plain; charset=utf-8", okText); }
+    static html(html, init) { return typed(`${html}`, init, "text/html; charset=utf-8", okHTML); }
     static redirect(url, status = 302) {
       if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError("Invalid status code");
       return new Response(null, { status, headers: { location: `${url}` } });
@@ -523,15 +523,12 @@
   }
   FastResponse.prototype = Response.prototype;
   Object.assign(Response.prototype, { statusText: "", type: "default", url: "", redirected: false, bodyUsed: false, _raw: null });
-  function okFactory(contentType) {
-    function OkResponse(text) { this._text = text; }
-    OkResponse.prototype = Object.assign(Object.create(Response.prototype), { status: 200, _h: null, _ct: contentType });
-    return OkResponse;
-  }
-  const OkJSON = okFactory("application/json"), OkText = okFactory("text/plain; charset=utf-8"),
-    OkHTML = okFactory("text/html; charset=utf-8");
-  function typed(text, init, contentType, Ok) {
-    if (init === undefined) return new Ok(text);
+  // (a literal with __proto__ is cheaper in QuickJS than `new` with a constructor)
+  const okProto = (contentType) => Object.assign(Object.create(Response.prototype), { status: 200, _h: null, _ct: contentType });
+  const okJSON = okProto("application/json"), okText = okProto("text/plain; charset=utf-8"),
+    okHTML = okProto("text/html; charset=utf-8");
+  function typed(text, init, contentType, ok) {
+    if (init === undefined) return { __proto__: ok, _text: text };
     if (init.headers === undefined && init.statusText === undefined) {
       const status = init.status === undefined ? 200 : init.status | 0;
       if (status < 200 || status > 599) throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
